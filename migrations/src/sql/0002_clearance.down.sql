@@ -1,0 +1,13 @@
+DROP TABLE consumer_positions;
+DROP TABLE dead_letters;
+DROP TABLE review_tasks;
+DROP TABLE receipts;
+DROP TABLE refund_documents;
+DROP TABLE cancellation_documents;
+DROP TABLE buyer_weights;
+DROP TABLE buyer_quotas;
+DROP TABLE declaration_lines;
+DROP TABLE declarations;
+DROP TABLE waybill_documents;
+DROP TABLE payment_documents;
+DROP TABLE order_documents;

@@ -1,0 +1,1 @@
+//! The clearance pipeline of bondgate: batched, exactly-once decisions.

@@ -1,0 +1,1 @@
+//! Merchant intake API of bondgate: CEB XML and JSON documents over HTTP.

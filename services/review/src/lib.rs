@@ -1,0 +1,1 @@
+//! Customs officers' review UI and API of bondgate.

@@ -1,0 +1,1 @@
+//! Workspace end-to-end tests of bondgate against the real local stack.
