@@ -106,6 +106,8 @@ codes! {
     ORDER_ARITHMETIC = -900102, "订单金额计算错误";
     /// bondgate: a fixed-value field (currency, ID type, order type, pack count) is wrong.
     FIXED_VALUE = -900103, "固定值字段填写错误";
+    /// bondgate: the three documents did not all arrive within the configured window.
+    DOCUMENTS_INCOMPLETE = -900104, "三单不齐：超时未收到[*]";
     /// bondgate: the goods' tariff line is not on the positive list.
     NOT_ON_POSITIVE_LIST = -900201, "商品不在跨境电商零售进口商品清单内";
     /// bondgate: the tariff line may only be imported in another trade mode.

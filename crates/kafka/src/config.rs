@@ -1,9 +1,9 @@
 //! Kafka settings (`[kafka]`, env `BONDGATE__KAFKA__*`).
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// How to reach the brokers and how much to buffer.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct KafkaConfig {
     /// Bootstrap brokers, comma separated (`host:port`).
@@ -27,7 +27,7 @@ pub struct KafkaConfig {
 }
 
 /// The three topics of bondgate.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TopicsConfig {
     /// Input documents, keyed `ebpCode/orderNo`.

@@ -10,4 +10,6 @@ pub mod v1 {
     include!(concat!(env!("OUT_DIR"), "/bondgate.v1.rs"));
 }
 
+pub mod convert;
+
 pub use prost::Message;

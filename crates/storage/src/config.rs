@@ -1,9 +1,9 @@
 //! Database settings (`[database]`, env `BONDGATE__DATABASE__*`).
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// How to reach PostgreSQL.
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DatabaseConfig {
     /// Connection URL, e.g. `postgres://bondgate@127.0.0.1:55432/bondgate`.

@@ -5,6 +5,7 @@
 //! because one statement per table per batch is what makes thousands of orders per second possible.
 
 pub mod config;
+pub mod crypto;
 pub mod entities;
 pub mod testing;
 

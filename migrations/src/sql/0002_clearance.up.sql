@@ -52,6 +52,9 @@ CREATE TABLE waybill_documents (
 );
 CREATE UNIQUE INDEX waybill_documents_order ON waybill_documents (ebp_code, order_no);
 
+-- Numbers of declarations: preNo, invtNo and copNo all carry this sequence's value.
+CREATE SEQUENCE declaration_numbers;
+
 -- The inventory list head (CEB621) of an order whose three documents met, whatever the decision.
 CREATE TABLE declarations (
     id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -84,6 +87,11 @@ CREATE TABLE declarations (
     created_at       timestamptz    NOT NULL DEFAULT now(),
     updated_at       timestamptz    NOT NULL DEFAULT now(),
     released_at      timestamptz,
+    -- Set when a cancellation (CEB623) or a return (CEB625) of this inventory was approved (399).
+    cancelled_at     timestamptz,
+    refunded_at      timestamptz,
+    -- Per-order receipt sequence used so far (receipts.sequence), so later receipts follow on.
+    receipt_seq      integer        NOT NULL DEFAULT 0,
     CONSTRAINT declarations_order UNIQUE (ebp_code, order_no),
     CONSTRAINT declarations_waybill UNIQUE (logistics_code, logistics_no),
     CONSTRAINT tax_adds_up CHECK (tax_total = tax_customs + tax_vat + tax_consumption)
@@ -156,14 +164,29 @@ CREATE TABLE refund_documents (
     received_at    timestamptz  NOT NULL DEFAULT now()
 );
 
+-- Orders whose documents have not all arrived yet. Only orders still incomplete at the end of a
+-- batch get a row (most orders complete within one batch and never touch this table). The sweeper
+-- closes rows older than the configured window with a 100 receipt; a closed order stays closed.
+CREATE TABLE pending_orders (
+    ebp_code       varchar(18)  NOT NULL,
+    order_no       varchar(60)  NOT NULL,
+    partition      integer      NOT NULL,
+    state          varchar(8)   NOT NULL DEFAULT 'waiting' CHECK (state IN ('waiting', 'closed')),
+    first_seen_at  timestamptz  NOT NULL DEFAULT now(),
+    receipt_seq    integer      NOT NULL DEFAULT 0,
+    CONSTRAINT pending_orders_pk PRIMARY KEY (ebp_code, order_no)
+);
+CREATE INDEX pending_orders_sweep ON pending_orders (partition, first_seen_at) WHERE state = 'waiting';
+
 -- Receipts, which are also the outbox: written in the batch transaction, published afterwards,
 -- then marked. The id is stable, so a re-publication after a crash carries the same id.
 CREATE TABLE receipts (
     id             uuid         PRIMARY KEY,
     ebp_code       varchar(18)  NOT NULL,
     order_no       varchar(60)  NOT NULL,
-    -- 1 inventory (CEB622), 2 cancellation (CEB624), 3 refund (CEB626).
-    flow           smallint     NOT NULL CHECK (flow BETWEEN 1 AND 3),
+    -- 1 inventory (CEB622), 2 cancellation (CEB624), 3 refund (CEB626), 4 a single document
+    -- (CEB312/412/512 semantics, e.g. a refused change of an already declared order).
+    flow           smallint     NOT NULL CHECK (flow BETWEEN 1 AND 4),
     -- Per order, 1, 2, 3...: the status order consumers see.
     sequence       integer      NOT NULL CHECK (sequence >= 1),
     return_status  integer      NOT NULL,

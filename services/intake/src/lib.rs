@@ -1,1 +1,157 @@
 //! Merchant intake API of bondgate: CEB XML and JSON documents over HTTP.
+//!
+//! Merchants submit documents (`POST /v1/documents` as JSON, `POST /v1/ceb` as CEB XML) with a
+//! per-enterprise API key. Intake validates every record with the domain parsers (formats,
+//! lengths, the order's own arithmetic), checks that the key's enterprise is the sender, produces
+//! the records to `cbec.documents.v1` (idempotent producer, `acks=all`, key `ebpCode/orderNo`)
+//! and answers 202 with deterministic tracking ids only once the broker acknowledged all of them.
+//! It also answers an order's status and receipt timeline, its rebuilt CEB621, and a
+//! pre-flight check. Modules:
+//!
+//! * [`submission`] — bytes to validated records (pure);
+//! * [`keys`] — API keys: create, revoke, list, authenticate;
+//! * [`publish`] — the producer; [`orders`] — reading orders back; [`check`] — the pre-flight;
+//! * [`http`] — router, handlers, auth extractor, OpenAPI; [`error`] — error bodies;
+//! * [`config`], [`metrics`], [`rate_limit`]; [`Application`] wires them together.
+
+pub mod check;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod keys;
+pub mod metrics;
+pub mod orders;
+pub mod publish;
+pub mod rate_limit;
+pub mod submission;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use bondgate_domain::seed::{load_seed_account_book, load_seed_positive_list};
+use bondgate_telemetry::ReadinessCheck;
+use sea_orm::DatabaseConnection;
+use tokio::net::TcpListener;
+
+pub use config::{Config, IntakeConfig};
+
+use crate::http::{AppState, Reference};
+use crate::metrics::Metrics;
+use crate::publish::Publisher;
+use crate::rate_limit::RateLimiter;
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// The database is unreachable.
+    #[error("database")]
+    Database(#[from] bondgate_storage::StorageError),
+    /// The producer could not be created.
+    #[error("kafka producer")]
+    Kafka(#[from] rdkafka::error::KafkaError),
+    /// The data key is invalid.
+    #[error("security.data_key_hex")]
+    Crypto(#[from] bondgate_storage::crypto::CryptoError),
+    /// The seed reference data does not load (a build defect).
+    #[error("reference data: {0}")]
+    Reference(String),
+    /// Metrics could not be registered.
+    #[error("metrics")]
+    Metrics(#[from] prometheus::Error),
+    /// The listen address cannot be bound.
+    #[error("cannot listen on {address}")]
+    Bind {
+        /// The address.
+        address: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The built service: a bound listener and its router.
+#[derive(Debug)]
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+}
+
+impl Application {
+    /// Connects to the database, creates the producer, binds the listen address.
+    pub async fn build(config: Config) -> Result<Self, StartupError> {
+        let db = bondgate_storage::connect(&config.database).await?;
+        Self::build_with(config, db).await
+    }
+
+    /// As [`Application::build`], with an existing database connection.
+    pub async fn build_with(config: Config, db: DatabaseConnection) -> Result<Self, StartupError> {
+        if config.security.uses_dev_keys() {
+            tracing::warn!("security keys are the public development keys: set [security]");
+        }
+        let cipher = config.security.cipher()?;
+        let intake = config.intake.clone();
+        let publisher = Publisher::new(
+            &config.kafka,
+            Duration::from_millis(intake.produce_timeout_ms),
+        )?;
+        let reference = Reference {
+            account_book: load_seed_account_book()
+                .map_err(|e| StartupError::Reference(format!("{e:?}")))?,
+            positive_list: load_seed_positive_list()
+                .map_err(|e| StartupError::Reference(format!("{e:?}")))?,
+        };
+        let registry = bondgate_telemetry::registry("intake");
+        let metrics = Metrics::register(&registry)?;
+        let readiness = readiness(db.clone(), publisher.clone());
+        let state = AppState {
+            limiter: Arc::new(RateLimiter::new(
+                intake.rate_limit_per_second,
+                intake.rate_limit_burst,
+            )),
+            config: Arc::new(intake.clone()),
+            db,
+            publisher,
+            cipher,
+            reference: Arc::new(reference),
+            metrics,
+        };
+        let router = http::router(state, registry, readiness);
+        let listener = TcpListener::bind(&intake.listen_address)
+            .await
+            .map_err(|source| StartupError::Bind {
+                address: intake.listen_address.clone(),
+                source,
+            })?;
+        Ok(Self { listener, router })
+    }
+
+    /// The bound address (the port when `:0` was asked for).
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+}
+
+/// Ready when the database answers a ping and the broker answers a metadata request.
+fn readiness(db: DatabaseConnection, publisher: Publisher) -> ReadinessCheck {
+    Arc::new(move || {
+        let db = db.clone();
+        let publisher = publisher.clone();
+        Box::pin(async move {
+            db.ping().await.map_err(|e| format!("database: {e}"))?;
+            publisher.check_broker(Duration::from_secs(2)).await
+        })
+    })
+}

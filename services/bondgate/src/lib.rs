@@ -1,0 +1,52 @@
+//! The bondgate command line, as a library so every command is testable without a process.
+//!
+//! One module per command — [`ceb`] (`ceb parse`), [`check`], [`migrate`], [`seed`] — plus what
+//! they share: [`error`] (unusable input, exit status 2), [`reference`] (account book and
+//! positive list), [`declare`] (the pre-flight CEB621) and [`database`] (connection flags).
+//! `main.rs` only parses the command line, calls [`run`] and maps errors to exit statuses.
+
+#![warn(missing_docs)]
+
+pub mod ceb;
+pub mod check;
+pub mod database;
+pub mod declare;
+pub mod error;
+pub mod migrate;
+pub mod reference;
+pub mod seed;
+
+use clap::{Parser, Subcommand};
+
+/// `bondgate`: operate and pre-flight the bonded-import clearance system.
+#[derive(Debug, Parser)]
+#[command(name = "bondgate", version, about)]
+pub struct Cli {
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Work with single CEB messages.
+    Ceb(ceb::CebArgs),
+    /// Evaluate an order/payment/waybill bundle and print the verdict as JSON.
+    Check(check::CheckArgs),
+    /// Apply, roll back or list the database migrations.
+    Migrate(migrate::MigrateArgs),
+    /// Load the positive list, account book (with initial stock) and enterprises.
+    Seed(seed::SeedArgs),
+}
+
+/// Runs one command. Unusable input comes back as an [`error::InputError`] inside the
+/// `anyhow::Error`, which `main` turns into exit status 2.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Ceb(args) => ceb::run(args),
+        Command::Check(args) => check::run(args),
+        Command::Migrate(args) => migrate::run(args).await,
+        Command::Seed(args) => seed::run(args).await,
+    }
+}

@@ -1,0 +1,79 @@
+//! Configuration of the clearance service: `[clearance]`, `[database]`, `[kafka]`, `[security]`
+//! and `[rules]`, layered by `bondgate-config` (defaults, file, `BONDGATE__*` env vars).
+
+use bondgate_domain::config::RulesConfig;
+use bondgate_kafka::KafkaConfig;
+use bondgate_storage::DatabaseConfig;
+use bondgate_storage::crypto::SecurityConfig;
+use serde::{Deserialize, Serialize};
+
+/// Everything the clearance service reads.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Config {
+    /// The pipeline's own settings.
+    #[serde(default)]
+    pub clearance: ClearanceConfig,
+    /// PostgreSQL.
+    #[serde(default)]
+    pub database: DatabaseConfig,
+    /// Kafka.
+    #[serde(default)]
+    pub kafka: KafkaConfig,
+    /// Keys for personal data.
+    #[serde(default)]
+    pub security: SecurityConfig,
+    /// The customs rules (limits, tax rounding, risk rules).
+    #[serde(default)]
+    pub rules: RulesConfig,
+}
+
+/// Batching, timing and identity of the pipeline.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClearanceConfig {
+    /// Address of `/metrics`, `/healthz` and `/readyz`.
+    pub listen: String,
+    /// Kafka consumer group; its positions live in PostgreSQL under this name.
+    pub group_id: String,
+    /// Name of this instance in logs and in the positions table (default: host and pid).
+    pub instance_id: String,
+    /// A batch closes at this many records...
+    pub batch_size_max: usize,
+    /// ...or this long after its first record, whichever comes first.
+    pub batch_linger_ms: u64,
+    /// Orders still missing a document after this long are rejected (receipt 100).
+    pub incomplete_window_ms: u64,
+    /// How often the sweeper looks for such orders.
+    pub sweep_interval_ms: u64,
+    /// Give up (exit non-zero, let the supervisor restart) after the database has been
+    /// unreachable for this long.
+    pub outage_max_ms: u64,
+    /// Longest pause between two retries of a failed batch.
+    pub retry_backoff_max_ms: u64,
+    /// The outbox relay publishes at most this many receipts per round.
+    pub relay_batch_max: i64,
+    /// The relay looks for unpublished receipts at least this often.
+    pub relay_interval_ms: u64,
+    /// Customs office that accepts the declarations (JGS/T 18, 4 digits; the first half of
+    /// invtNo). `8012` is a placeholder: confirm the Lianglu-Cuntan code with customs.
+    pub customs_code: String,
+}
+
+impl Default for ClearanceConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:9091".to_owned(),
+            group_id: "bondgate-clearance".to_owned(),
+            instance_id: format!("clearance-{}", std::process::id()),
+            batch_size_max: 4_096,
+            batch_linger_ms: 10,
+            incomplete_window_ms: 600_000,
+            sweep_interval_ms: 5_000,
+            outage_max_ms: 120_000,
+            retry_backoff_max_ms: 5_000,
+            relay_batch_max: 5_000,
+            relay_interval_ms: 100,
+            customs_code: "8012".to_owned(),
+        }
+    }
+}

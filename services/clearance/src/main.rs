@@ -1,0 +1,43 @@
+//! `bondgate-clearance`: the clearance pipeline service.
+
+use clap::Parser;
+use std::path::PathBuf;
+
+/// The clearance pipeline: consumes documents, decides, writes, publishes receipts.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Args {
+    /// Optional TOML configuration file (env vars BONDGATE__SECTION__KEY override it).
+    #[arg(long, env = "BONDGATE_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    bondgate_telemetry::init_logging();
+    let config: bondgate_clearance::config::Config = bondgate_config::load(args.config.as_deref())?;
+    bondgate_clearance::run(config, shutdown_signal()).await
+}
+
+/// Completes on SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

@@ -1,0 +1,142 @@
+//! The clearance service's metrics, emitted per batch (never per record).
+
+use prometheus::{
+    Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+};
+
+/// All metrics of the pipeline, registered in one registry.
+#[derive(Clone, Debug)]
+pub struct Metrics {
+    /// Records taken from `cbec.documents.v1`.
+    pub records_consumed: IntCounter,
+    /// Records per committed batch.
+    pub batch_size: Histogram,
+    /// Wall time of a batch, from decode to commit.
+    pub batch_duration: Histogram,
+    /// Time inside the database transaction.
+    pub transaction_duration: Histogram,
+    /// Decisions by final status (`800`, `300`, `100`) and code (`-621005`, ... or `none`).
+    pub decisions: IntCounterVec,
+    /// Records that became dead letters, by error class.
+    pub dead_letters: IntCounterVec,
+    /// Batches that failed and were retried, by reason class.
+    pub batch_retries: IntCounterVec,
+    /// Receipts written but not yet published.
+    pub outbox_backlog: IntGauge,
+    /// Receipts published to `cbec.receipts.v1`.
+    pub receipts_published: IntCounter,
+    /// Records behind the end of each partition this instance owns.
+    pub consumer_lag: IntGaugeVec,
+    /// Orders waiting for a missing document.
+    pub orders_pending: IntGauge,
+    /// Orders closed by the sweeper as incomplete.
+    pub orders_swept: IntCounter,
+    /// Offsets that were expected but never seen (broker lost data), by partition.
+    pub offset_gaps: IntCounter,
+}
+
+fn seconds_buckets() -> Vec<f64> {
+    vec![
+        0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+    ]
+}
+
+impl Metrics {
+    /// Creates the metrics and registers them.
+    pub fn register(registry: &Registry) -> prometheus::Result<Self> {
+        let metrics = Self {
+            records_consumed: IntCounter::new(
+                "bondgate_clearance_records_consumed_total",
+                "Records taken from the documents topic.",
+            )?,
+            batch_size: Histogram::with_opts(
+                HistogramOpts::new(
+                    "bondgate_clearance_batch_records",
+                    "Records per committed batch.",
+                )
+                .buckets(vec![1.0, 8.0, 64.0, 256.0, 1024.0, 2048.0, 4096.0, 8192.0]),
+            )?,
+            batch_duration: Histogram::with_opts(
+                HistogramOpts::new(
+                    "bondgate_clearance_batch_duration_seconds",
+                    "Batch wall time.",
+                )
+                .buckets(seconds_buckets()),
+            )?,
+            transaction_duration: Histogram::with_opts(
+                HistogramOpts::new(
+                    "bondgate_clearance_db_transaction_duration_seconds",
+                    "Time inside the batch's database transaction.",
+                )
+                .buckets(seconds_buckets()),
+            )?,
+            decisions: IntCounterVec::new(
+                Opts::new(
+                    "bondgate_clearance_decisions_total",
+                    "Decisions by status and code.",
+                ),
+                &["status", "code"],
+            )?,
+            dead_letters: IntCounterVec::new(
+                Opts::new(
+                    "bondgate_clearance_dead_letters_total",
+                    "Records dead-lettered.",
+                ),
+                &["class"],
+            )?,
+            batch_retries: IntCounterVec::new(
+                Opts::new(
+                    "bondgate_clearance_batch_retries_total",
+                    "Failed batches retried.",
+                ),
+                &["reason"],
+            )?,
+            outbox_backlog: IntGauge::new(
+                "bondgate_clearance_outbox_backlog_receipts",
+                "Receipts written but not yet published.",
+            )?,
+            receipts_published: IntCounter::new(
+                "bondgate_clearance_receipts_published_total",
+                "Receipts published to the receipts topic.",
+            )?,
+            consumer_lag: IntGaugeVec::new(
+                Opts::new(
+                    "bondgate_clearance_consumer_lag_records",
+                    "Records behind the end.",
+                ),
+                &["partition"],
+            )?,
+            orders_pending: IntGauge::new(
+                "bondgate_clearance_orders_pending",
+                "Orders waiting for a missing document.",
+            )?,
+            orders_swept: IntCounter::new(
+                "bondgate_clearance_orders_swept_total",
+                "Orders rejected as incomplete by the sweeper.",
+            )?,
+            offset_gaps: IntCounter::new(
+                "bondgate_clearance_offset_gaps_total",
+                "Expected offsets never seen: the broker lost records.",
+            )?,
+        };
+        metrics.register_all(registry)?;
+        Ok(metrics)
+    }
+
+    fn register_all(&self, registry: &Registry) -> prometheus::Result<()> {
+        registry.register(Box::new(self.records_consumed.clone()))?;
+        registry.register(Box::new(self.batch_size.clone()))?;
+        registry.register(Box::new(self.batch_duration.clone()))?;
+        registry.register(Box::new(self.transaction_duration.clone()))?;
+        registry.register(Box::new(self.decisions.clone()))?;
+        registry.register(Box::new(self.dead_letters.clone()))?;
+        registry.register(Box::new(self.batch_retries.clone()))?;
+        registry.register(Box::new(self.outbox_backlog.clone()))?;
+        registry.register(Box::new(self.receipts_published.clone()))?;
+        registry.register(Box::new(self.consumer_lag.clone()))?;
+        registry.register(Box::new(self.orders_pending.clone()))?;
+        registry.register(Box::new(self.orders_swept.clone()))?;
+        registry.register(Box::new(self.offset_gaps.clone()))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,806 @@
+//! Writes a planned batch inside its transaction: one set-based statement per table (`UNNEST`
+//! arrays, never one placeholder per value), in a fixed order.
+
+use crate::plan::{DocRow, NewDeclaration, Writes};
+use crate::state::OrderKey;
+use bondgate_storage::crypto::PayloadCipher;
+use chrono::{Datelike, NaiveDate};
+use rust_decimal::Decimal;
+use sqlx::{PgConnection, Row};
+use std::collections::{BTreeMap, HashMap};
+
+/// Separator of list values packed into one text (codes, reasons); never in customs texts.
+const SEP: &str = "\u{1f}";
+
+/// Numbers of the new declarations.
+#[derive(Debug, Clone)]
+pub struct Numbering {
+    /// Customs office (4 digits), first part of invtNo.
+    pub customs_code: String,
+    /// Declaration date.
+    pub date: NaiveDate,
+}
+
+impl Numbering {
+    fn pre_no(&self, prefix: char, seq: i64) -> String {
+        format!(
+            "{prefix}{}{:09}",
+            self.date.format("%Y%m%d"),
+            seq % 1_000_000_000
+        )
+    }
+
+    fn invt_no(&self, seq: i64) -> String {
+        format!(
+            "{}{}I{:09}",
+            self.customs_code,
+            self.date.year(),
+            seq % 1_000_000_000
+        )
+    }
+
+    fn cop_no(&self, seq: i64) -> String {
+        format!(
+            "BG{}{:010}",
+            self.date.format("%Y%m%d"),
+            seq % 10_000_000_000
+        )
+    }
+}
+
+/// Writes everything; returns the ids of the new declarations by order key.
+pub async fn write(
+    conn: &mut PgConnection,
+    writes: &Writes,
+    cipher: &PayloadCipher,
+    numbering: &Numbering,
+    topic: &str,
+) -> sqlx::Result<HashMap<OrderKey, i64>> {
+    delete_documents(conn, writes).await?;
+    upsert_orders(conn, &writes.orders, cipher).await?;
+    upsert_keyed(
+        conn,
+        "payment_documents",
+        "pay_code",
+        "pay_transaction_id",
+        &writes.payments,
+        cipher,
+    )
+    .await?;
+    upsert_keyed(
+        conn,
+        "waybill_documents",
+        "logistics_code",
+        "logistics_no",
+        &writes.waybills,
+        cipher,
+    )
+    .await?;
+    let mut ids = insert_declarations(conn, &writes.declarations, numbering).await?;
+    insert_lines(conn, &writes.declarations, &ids).await?;
+    update_declarations(conn, writes).await?;
+    insert_after_sales(
+        conn,
+        "cancellation_documents",
+        'C',
+        &writes.cancellations,
+        cipher,
+        numbering,
+    )
+    .await?;
+    insert_after_sales(
+        conn,
+        "refund_documents",
+        'T',
+        &writes.refunds,
+        cipher,
+        numbering,
+    )
+    .await?;
+    ids.extend(existing_ids(conn, writes, &ids).await?);
+    apply_movements(conn, writes, &ids).await?;
+    apply_quotas(conn, &writes.quota_deltas).await?;
+    insert_receipts(conn, writes, &ids).await?;
+    insert_review_tasks(conn, writes, &ids).await?;
+    insert_dead_letters(conn, writes, topic).await?;
+    write_pending(conn, writes).await?;
+    Ok(ids)
+}
+
+fn split_keys(keys: &[(String, String)]) -> (Vec<&str>, Vec<&str>) {
+    keys.iter().map(|(a, b)| (a.as_str(), b.as_str())).unzip()
+}
+
+async fn delete_documents(conn: &mut PgConnection, writes: &Writes) -> sqlx::Result<()> {
+    let deletions = [
+        (
+            "order_documents",
+            "ebp_code",
+            "order_no",
+            &writes.deleted_orders,
+        ),
+        (
+            "payment_documents",
+            "pay_code",
+            "pay_transaction_id",
+            &writes.deleted_payments,
+        ),
+        (
+            "waybill_documents",
+            "logistics_code",
+            "logistics_no",
+            &writes.deleted_waybills,
+        ),
+    ];
+    for (table, a, b, keys) in deletions {
+        if keys.is_empty() {
+            continue;
+        }
+        let (first, second) = split_keys(keys);
+        let sql = format!(
+            "DELETE FROM {table} t USING UNNEST($1::text[], $2::text[]) AS k(a, b)
+             WHERE t.{a} = k.a AND t.{b} = k.b"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(&first)
+            .bind(&second)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Columns common to every stored document.
+struct DocColumns {
+    ebp: Vec<String>,
+    ono: Vec<String>,
+    ids: Vec<uuid::Uuid>,
+    payloads: Vec<Vec<u8>>,
+    digests: Vec<Vec<u8>>,
+    partitions: Vec<i32>,
+    offsets: Vec<i64>,
+}
+
+fn doc_columns(rows: &[DocRow], cipher: &PayloadCipher) -> DocColumns {
+    DocColumns {
+        ebp: rows.iter().map(|r| r.key.0.clone()).collect(),
+        ono: rows.iter().map(|r| r.key.1.clone()).collect(),
+        ids: rows.iter().map(|r| r.incoming.document_id).collect(),
+        payloads: rows
+            .iter()
+            .map(|r| cipher.seal(&r.incoming.payload))
+            .collect(),
+        digests: rows.iter().map(|r| r.incoming.digest.to_vec()).collect(),
+        partitions: rows.iter().map(|r| r.incoming.partition).collect(),
+        offsets: rows.iter().map(|r| r.incoming.offset).collect(),
+    }
+}
+
+async fn upsert_orders(
+    conn: &mut PgConnection,
+    rows: &[DocRow],
+    cipher: &PayloadCipher,
+) -> sqlx::Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let c = doc_columns(rows, cipher);
+    sqlx::query(
+        "INSERT INTO order_documents
+           (ebp_code, order_no, document_id, payload, digest, src_partition, src_offset)
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::uuid[], $4::bytea[], $5::bytea[],
+                              $6::int[], $7::bigint[])
+         ON CONFLICT (ebp_code, order_no) DO UPDATE SET
+           document_id = EXCLUDED.document_id, payload = EXCLUDED.payload,
+           digest = EXCLUDED.digest, src_partition = EXCLUDED.src_partition,
+           src_offset = EXCLUDED.src_offset, received_at = now(),
+           revision = order_documents.revision + 1",
+    )
+    .bind(&c.ebp)
+    .bind(&c.ono)
+    .bind(&c.ids)
+    .bind(&c.payloads)
+    .bind(&c.digests)
+    .bind(&c.partitions)
+    .bind(&c.offsets)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Payments and waybills: unique on their own key; a key held by another order is refused by
+/// the planner, so a row that still does not come back means a concurrent writer won: the whole
+/// batch fails and is retried.
+async fn upsert_keyed(
+    conn: &mut PgConnection,
+    table: &str,
+    a: &str,
+    b: &str,
+    rows: &[DocRow],
+    cipher: &PayloadCipher,
+) -> sqlx::Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let c = doc_columns(rows, cipher);
+    let (first, second): (Vec<String>, Vec<String>) = rows
+        .iter()
+        .map(|r| r.business_key.clone().unwrap_or_default())
+        .unzip();
+    let sql = format!(
+        "INSERT INTO {table} ({a}, {b}, ebp_code, order_no, document_id, payload, digest,
+                              src_partition, src_offset)
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::uuid[],
+                              $6::bytea[], $7::bytea[], $8::int[], $9::bigint[])
+         ON CONFLICT ({a}, {b}) DO UPDATE SET
+           document_id = EXCLUDED.document_id, payload = EXCLUDED.payload,
+           digest = EXCLUDED.digest, src_partition = EXCLUDED.src_partition,
+           src_offset = EXCLUDED.src_offset, received_at = now(), revision = {table}.revision + 1
+         WHERE {table}.ebp_code = EXCLUDED.ebp_code AND {table}.order_no = EXCLUDED.order_no
+         RETURNING 1"
+    );
+    let written = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(&first)
+        .bind(&second)
+        .bind(&c.ebp)
+        .bind(&c.ono)
+        .bind(&c.ids)
+        .bind(&c.payloads)
+        .bind(&c.digests)
+        .bind(&c.partitions)
+        .bind(&c.offsets)
+        .fetch_all(&mut *conn)
+        .await?;
+    if written.len() != rows.len() {
+        return Err(sqlx::Error::Protocol(format!(
+            "{table}: {} of {} rows were taken by another order concurrently",
+            rows.len() - written.len(),
+            rows.len()
+        )));
+    }
+    Ok(())
+}
+
+async fn next_numbers(conn: &mut PgConnection, count: usize) -> sqlx::Result<Vec<i64>> {
+    if count == 0 {
+        return Ok(Vec::new());
+    }
+    let rows =
+        sqlx::query("SELECT nextval('declaration_numbers') AS n FROM generate_series(1, $1)")
+            .bind(i64::try_from(count).unwrap_or(i64::MAX))
+            .fetch_all(&mut *conn)
+            .await?;
+    rows.iter().map(|row| row.try_get("n")).collect()
+}
+
+async fn insert_declarations(
+    conn: &mut PgConnection,
+    declarations: &[NewDeclaration],
+    numbering: &Numbering,
+) -> sqlx::Result<HashMap<OrderKey, i64>> {
+    if declarations.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let numbers = next_numbers(conn, declarations.len()).await?;
+    let d = declarations;
+    let col = |f: fn(&NewDeclaration) -> String| d.iter().map(f).collect::<Vec<String>>();
+    let dec = |f: fn(&NewDeclaration) -> Decimal| d.iter().map(f).collect::<Vec<Decimal>>();
+    let invt: Vec<Option<String>> = d
+        .iter()
+        .zip(&numbers)
+        .map(|(decl, n)| decl.gets_invt_no.then(|| numbering.invt_no(*n)))
+        .collect();
+    let rows = sqlx::query(
+        "INSERT INTO declarations
+           (ebp_code, order_no, ebc_code, pay_code, logistics_code, logistics_no, cop_no, pre_no,
+            invt_no, status, buyer_hash, quota_year, dutiable_value, quota_amount, tax_customs,
+            tax_vat, tax_consumption, tax_total, codes, reasons, receipt_seq, released_at)
+         SELECT ebp, ono, ebc, pay, lcode, lno, cop, pre, invt, status, hash, year, dutiable,
+                quota, customs, vat, consumption, customs + vat + consumption,
+                string_to_array(codes, E'\\x1f'), string_to_array(reasons, E'\\x1f'), seq,
+                CASE WHEN status = 800 THEN now() END
+         FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                     $7::text[], $8::text[], $9::text[], $10::int[], $11::bytea[],
+                     $12::smallint[], $13::numeric[], $14::numeric[], $15::numeric[],
+                     $16::numeric[], $17::numeric[], $18::text[], $19::text[], $20::int[])
+           AS t(ebp, ono, ebc, pay, lcode, lno, cop, pre, invt, status, hash, year, dutiable,
+                quota, customs, vat, consumption, codes, reasons, seq)
+         RETURNING id, ebp_code, order_no",
+    )
+    .bind(col(|x| x.key.0.clone()))
+    .bind(col(|x| x.key.1.clone()))
+    .bind(col(|x| x.ebc_code.clone()))
+    .bind(col(|x| x.pay_code.clone()))
+    .bind(col(|x| x.logistics_code.clone()))
+    .bind(col(|x| x.logistics_no.clone()))
+    .bind(
+        numbers
+            .iter()
+            .map(|n| numbering.cop_no(*n))
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        numbers
+            .iter()
+            .map(|n| numbering.pre_no('B', *n))
+            .collect::<Vec<_>>(),
+    )
+    .bind(&invt)
+    .bind(d.iter().map(|x| x.status).collect::<Vec<i32>>())
+    .bind(
+        d.iter()
+            .map(|x| x.buyer_hash.clone())
+            .collect::<Vec<Vec<u8>>>(),
+    )
+    .bind(d.iter().map(|x| x.quota_year).collect::<Vec<i16>>())
+    .bind(dec(|x| x.evaluation.dutiable_value))
+    .bind(dec(|x| {
+        if x.gets_invt_no {
+            x.evaluation.quota_amount
+        } else {
+            Decimal::ZERO
+        }
+    }))
+    .bind(dec(|x| {
+        if x.gets_invt_no {
+            x.evaluation.tax.customs
+        } else {
+            Decimal::ZERO
+        }
+    }))
+    .bind(dec(|x| {
+        if x.gets_invt_no {
+            x.evaluation.tax.vat
+        } else {
+            Decimal::ZERO
+        }
+    }))
+    .bind(dec(|x| {
+        if x.gets_invt_no {
+            x.evaluation.tax.consumption
+        } else {
+            Decimal::ZERO
+        }
+    }))
+    .bind(col(|x| x.codes.join(SEP)))
+    .bind(col(|x| x.reasons.join(SEP)))
+    .bind(d.iter().map(|x| x.receipt_seq).collect::<Vec<i32>>())
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok((
+                (row.try_get("ebp_code")?, row.try_get("order_no")?),
+                row.try_get("id")?,
+            ))
+        })
+        .collect()
+}
+
+async fn insert_lines(
+    conn: &mut PgConnection,
+    declarations: &[NewDeclaration],
+    ids: &HashMap<OrderKey, i64>,
+) -> sqlx::Result<()> {
+    let mut c = LineColumns::default();
+    for declaration in declarations {
+        let id = ids[&declaration.key];
+        for (tax, (gnum, ems, item, total)) in declaration
+            .evaluation
+            .lines
+            .iter()
+            .zip(&declaration.line_items)
+        {
+            c.ids.push(id);
+            c.gnums.push(i16::try_from(*gnum).unwrap_or(i16::MAX));
+            c.ems.push(ems.clone());
+            c.items.push(item.clone());
+            c.gcodes.push(tax.gcode.to_string());
+            c.qtys.push(tax.qty);
+            c.totals.push(*total);
+            c.tax_prices.push(tax.tax_price);
+            c.customs.push(tax.customs);
+            c.vats.push(tax.vat);
+            c.consumptions.push(tax.consumption);
+        }
+    }
+    if c.ids.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO declaration_lines
+           (declaration_id, gnum, ems_no, item_record_no, gcode, qty, total_price, tax_price,
+            tax_customs, tax_vat, tax_consumption)
+         SELECT * FROM UNNEST($1::bigint[], $2::smallint[], $3::text[], $4::text[], $5::text[],
+                              $6::numeric[], $7::numeric[], $8::numeric[], $9::numeric[],
+                              $10::numeric[], $11::numeric[])",
+    )
+    .bind(&c.ids)
+    .bind(&c.gnums)
+    .bind(&c.ems)
+    .bind(&c.items)
+    .bind(&c.gcodes)
+    .bind(&c.qtys)
+    .bind(&c.totals)
+    .bind(&c.tax_prices)
+    .bind(&c.customs)
+    .bind(&c.vats)
+    .bind(&c.consumptions)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+#[derive(Default)]
+struct LineColumns {
+    ids: Vec<i64>,
+    gnums: Vec<i16>,
+    ems: Vec<String>,
+    items: Vec<String>,
+    gcodes: Vec<String>,
+    qtys: Vec<Decimal>,
+    totals: Vec<Decimal>,
+    tax_prices: Vec<Decimal>,
+    customs: Vec<Decimal>,
+    vats: Vec<Decimal>,
+    consumptions: Vec<Decimal>,
+}
+
+/// Declarations touched by after-sales or receipts of existing orders, by order key.
+async fn existing_ids(
+    conn: &mut PgConnection,
+    writes: &Writes,
+    new_ids: &HashMap<OrderKey, i64>,
+) -> sqlx::Result<HashMap<OrderKey, i64>> {
+    let mut keys: Vec<OrderKey> = writes
+        .receipts
+        .iter()
+        .map(|r| r.key.clone())
+        .chain(writes.movements.iter().map(|m| m.declaration.clone()))
+        .filter(|key| !new_ids.contains_key(key))
+        .collect();
+    keys.sort();
+    keys.dedup();
+    if keys.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let (ebp, ono) = split_keys(&keys);
+    let rows = sqlx::query(
+        "SELECT d.id, d.ebp_code, d.order_no FROM declarations d
+         JOIN UNNEST($1::text[], $2::text[]) AS k(e, o) ON d.ebp_code = k.e AND d.order_no = k.o",
+    )
+    .bind(&ebp)
+    .bind(&ono)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok((
+                (row.try_get("ebp_code")?, row.try_get("order_no")?),
+                row.try_get("id")?,
+            ))
+        })
+        .collect()
+}
+
+async fn update_declarations(conn: &mut PgConnection, writes: &Writes) -> sqlx::Result<()> {
+    // The latest receipt sequence of every declared order that got a receipt in this batch.
+    let mut seq: BTreeMap<&OrderKey, i32> = BTreeMap::new();
+    for receipt in &writes.receipts {
+        let entry = seq.entry(&receipt.key).or_default();
+        *entry = (*entry).max(receipt.sequence);
+    }
+    let updates = &writes.declaration_updates;
+    if !updates.is_empty() {
+        sqlx::query(
+            "UPDATE declarations d SET quota_amount = u.quota, updated_at = now(), version = d.version + 1,
+                 cancelled_at = CASE WHEN u.cancelled THEN now() ELSE d.cancelled_at END,
+                 refunded_at = CASE WHEN u.refunded THEN now() ELSE d.refunded_at END
+             FROM UNNEST($1::bigint[], $2::numeric[], $3::bool[], $4::bool[]) AS u(id, quota, cancelled, refunded)
+             WHERE d.id = u.id",
+        )
+        .bind(updates.iter().map(|u| u.id).collect::<Vec<_>>())
+        .bind(updates.iter().map(|u| u.quota_amount).collect::<Vec<_>>())
+        .bind(updates.iter().map(|u| u.cancelled).collect::<Vec<_>>())
+        .bind(updates.iter().map(|u| u.refunded).collect::<Vec<_>>())
+        .execute(&mut *conn)
+        .await?;
+    }
+    let (keys, seqs): (Vec<&OrderKey>, Vec<i32>) = seq.into_iter().unzip();
+    let (ebp, ono): (Vec<&str>, Vec<&str>) =
+        keys.iter().map(|(a, b)| (a.as_str(), b.as_str())).unzip();
+    sqlx::query(
+        "UPDATE declarations d SET receipt_seq = GREATEST(d.receipt_seq, s.seq)
+         FROM UNNEST($1::text[], $2::text[], $3::int[]) AS s(e, o, seq)
+         WHERE d.ebp_code = s.e AND d.order_no = s.o",
+    )
+    .bind(&ebp)
+    .bind(&ono)
+    .bind(&seqs)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+async fn insert_after_sales(
+    conn: &mut PgConnection,
+    table: &str,
+    prefix: char,
+    rows: &[crate::plan::AfterSaleRow],
+    cipher: &PayloadCipher,
+    numbering: &Numbering,
+) -> sqlx::Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let numbers = next_numbers(conn, rows.len()).await?;
+    let sql = format!(
+        "INSERT INTO {table} (invt_no, ebp_code, order_no, document_id, payload, digest, pre_no,
+                              status, src_partition, src_offset)
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::uuid[], $5::bytea[],
+                              $6::bytea[], $7::text[], $8::int[], $9::int[], $10::bigint[])
+         ON CONFLICT (invt_no) DO NOTHING"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(rows.iter().map(|r| r.invt_no.clone()).collect::<Vec<_>>())
+        .bind(
+            rows.iter()
+                .map(|r| r.incoming.ebp_code.clone())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            rows.iter()
+                .map(|r| r.incoming.order_no.clone())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            rows.iter()
+                .map(|r| r.incoming.document_id)
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            rows.iter()
+                .map(|r| cipher.seal(&r.incoming.payload))
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            rows.iter()
+                .map(|r| r.incoming.digest.to_vec())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            numbers
+                .iter()
+                .map(|n| numbering.pre_no(prefix, *n))
+                .collect::<Vec<_>>(),
+        )
+        .bind(rows.iter().map(|r| r.status).collect::<Vec<_>>())
+        .bind(
+            rows.iter()
+                .map(|r| r.incoming.partition)
+                .collect::<Vec<_>>(),
+        )
+        .bind(rows.iter().map(|r| r.incoming.offset).collect::<Vec<_>>())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Ledger rows, then the balances as their per-item sums (stock conservation by construction).
+async fn apply_movements(
+    conn: &mut PgConnection,
+    writes: &Writes,
+    ids: &HashMap<OrderKey, i64>,
+) -> sqlx::Result<()> {
+    let m = &writes.movements;
+    if m.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO stock_movements (ems_no, item_record_no, kind, on_hand_delta, reserved_delta, declaration_id)
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::smallint[], $4::numeric[], $5::numeric[], $6::bigint[])",
+    )
+    .bind(m.iter().map(|x| x.item.ems_no.clone()).collect::<Vec<_>>())
+    .bind(m.iter().map(|x| x.item.item_record_no.clone()).collect::<Vec<_>>())
+    .bind(m.iter().map(|x| x.kind as i16).collect::<Vec<_>>())
+    .bind(m.iter().map(|x| x.on_hand_delta).collect::<Vec<_>>())
+    .bind(m.iter().map(|x| x.reserved_delta).collect::<Vec<_>>())
+    .bind(m.iter().map(|x| ids.get(&x.declaration).copied()).collect::<Vec<Option<i64>>>())
+    .execute(&mut *conn)
+    .await?;
+    let mut totals: BTreeMap<(&str, &str), (Decimal, Decimal)> = BTreeMap::new();
+    for x in m {
+        let entry = totals
+            .entry((&x.item.ems_no, &x.item.item_record_no))
+            .or_default();
+        entry.0 += x.on_hand_delta;
+        entry.1 += x.reserved_delta;
+    }
+    sqlx::query(
+        "UPDATE account_book_items i SET on_hand = i.on_hand + t.d_on, reserved = i.reserved + t.d_res
+         FROM UNNEST($1::text[], $2::text[], $3::numeric[], $4::numeric[]) AS t(ems, rec, d_on, d_res)
+         WHERE i.ems_no = t.ems AND i.item_record_no = t.rec",
+    )
+    .bind(totals.keys().map(|k| k.0).collect::<Vec<_>>())
+    .bind(totals.keys().map(|k| k.1).collect::<Vec<_>>())
+    .bind(totals.values().map(|v| v.0).collect::<Vec<_>>())
+    .bind(totals.values().map(|v| v.1).collect::<Vec<_>>())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+async fn apply_quotas(
+    conn: &mut PgConnection,
+    deltas: &BTreeMap<(Vec<u8>, i16), Decimal>,
+) -> sqlx::Result<()> {
+    let deltas: Vec<_> = deltas.iter().filter(|(_, d)| !d.is_zero()).collect();
+    if deltas.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "UPDATE buyer_quotas q SET used = q.used + t.delta
+         FROM UNNEST($1::bytea[], $2::smallint[], $3::numeric[]) AS t(h, y, delta)
+         WHERE q.buyer_hash = t.h AND q.year = t.y",
+    )
+    .bind(
+        deltas
+            .iter()
+            .map(|((h, _), _)| h.clone())
+            .collect::<Vec<_>>(),
+    )
+    .bind(deltas.iter().map(|((_, y), _)| *y).collect::<Vec<_>>())
+    .bind(deltas.iter().map(|(_, d)| **d).collect::<Vec<_>>())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The stable id of a receipt: a name-based UUID of its order key and sequence.
+pub fn receipt_id(key: &OrderKey, sequence: i32) -> uuid::Uuid {
+    let name = format!("{}/{}/{sequence}", key.0, key.1);
+    uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, name.as_bytes())
+}
+
+async fn insert_receipts(
+    conn: &mut PgConnection,
+    writes: &Writes,
+    ids: &HashMap<OrderKey, i64>,
+) -> sqlx::Result<()> {
+    let r = &writes.receipts;
+    if r.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO receipts (id, ebp_code, order_no, flow, sequence, return_status, return_info,
+                               codes, declaration_id)
+         SELECT id, e, o, flow, seq, status, info, string_to_array(codes, E'\\x1f'), decl
+         FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::smallint[], $5::int[], $6::int[],
+                     $7::text[], $8::text[], $9::bigint[])
+           AS t(id, e, o, flow, seq, status, info, codes, decl)",
+    )
+    .bind(
+        r.iter()
+            .map(|x| receipt_id(&x.key, x.sequence))
+            .collect::<Vec<_>>(),
+    )
+    .bind(r.iter().map(|x| x.key.0.clone()).collect::<Vec<_>>())
+    .bind(r.iter().map(|x| x.key.1.clone()).collect::<Vec<_>>())
+    .bind(r.iter().map(|x| x.flow as i16).collect::<Vec<_>>())
+    .bind(r.iter().map(|x| x.sequence).collect::<Vec<_>>())
+    .bind(r.iter().map(|x| x.status).collect::<Vec<_>>())
+    .bind(r.iter().map(|x| x.info.clone()).collect::<Vec<_>>())
+    .bind(r.iter().map(|x| x.codes.join(SEP)).collect::<Vec<_>>())
+    .bind(
+        r.iter()
+            .map(|x| ids.get(&x.key).copied())
+            .collect::<Vec<Option<i64>>>(),
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+async fn insert_review_tasks(
+    conn: &mut PgConnection,
+    writes: &Writes,
+    ids: &HashMap<OrderKey, i64>,
+) -> sqlx::Result<()> {
+    if !writes.review_tasks.is_empty() {
+        sqlx::query(
+            "INSERT INTO review_tasks (declaration_id, reasons)
+             SELECT id, string_to_array(reasons, E'\\x1f') FROM UNNEST($1::bigint[], $2::text[]) AS t(id, reasons)",
+        )
+        .bind(writes.review_tasks.iter().map(|(key, _)| ids[key]).collect::<Vec<_>>())
+        .bind(writes.review_tasks.iter().map(|(_, reasons)| reasons.join(SEP)).collect::<Vec<_>>())
+        .execute(&mut *conn)
+        .await?;
+    }
+    if !writes.review_tasks_closed.is_empty() {
+        sqlx::query(
+            "UPDATE review_tasks SET state = 'decided', decision = 399, decided_by = 'system:cancellation',
+                 decided_at = now()
+             WHERE declaration_id = ANY($1) AND state = 'open'",
+        )
+        .bind(&writes.review_tasks_closed)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+async fn insert_dead_letters(
+    conn: &mut PgConnection,
+    writes: &Writes,
+    topic: &str,
+) -> sqlx::Result<()> {
+    let d = &writes.dead_letters;
+    if d.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO dead_letters (topic, partition, \"offset\", key, payload, error_class, error_code, error_message)
+         SELECT $1, p, o, k, v, c, code, m
+         FROM UNNEST($2::int[], $3::bigint[], $4::bytea[], $5::bytea[], $6::text[], $7::text[], $8::text[])
+           AS t(p, o, k, v, c, code, m)
+         ON CONFLICT (topic, partition, \"offset\") DO NOTHING",
+    )
+    .bind(topic)
+    .bind(d.iter().map(|x| x.partition).collect::<Vec<_>>())
+    .bind(d.iter().map(|x| x.offset).collect::<Vec<_>>())
+    .bind(d.iter().map(|x| x.key.clone()).collect::<Vec<Option<Vec<u8>>>>())
+    .bind(d.iter().map(|x| x.value.clone()).collect::<Vec<_>>())
+    .bind(d.iter().map(|x| x.class.to_owned()).collect::<Vec<_>>())
+    .bind(d.iter().map(|x| x.code.clone()).collect::<Vec<_>>())
+    .bind(d.iter().map(|x| x.message.clone()).collect::<Vec<_>>())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+async fn write_pending(conn: &mut PgConnection, writes: &Writes) -> sqlx::Result<()> {
+    if !writes.pending.is_empty() {
+        let p = &writes.pending;
+        sqlx::query(
+            "INSERT INTO pending_orders (ebp_code, order_no, partition, receipt_seq)
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::int[], $4::int[])
+             ON CONFLICT (ebp_code, order_no) DO NOTHING",
+        )
+        .bind(p.iter().map(|(k, _, _)| k.0.clone()).collect::<Vec<_>>())
+        .bind(p.iter().map(|(k, _, _)| k.1.clone()).collect::<Vec<_>>())
+        .bind(
+            p.iter()
+                .map(|(_, partition, _)| *partition)
+                .collect::<Vec<_>>(),
+        )
+        .bind(p.iter().map(|(_, _, seq)| *seq).collect::<Vec<_>>())
+        .execute(&mut *conn)
+        .await?;
+    }
+    if !writes.pending_seq.is_empty() {
+        let (keys, seqs): (Vec<OrderKey>, Vec<i32>) = writes.pending_seq.iter().cloned().unzip();
+        let (ebp, ono) = split_keys(&keys);
+        sqlx::query(
+            "UPDATE pending_orders p SET receipt_seq = GREATEST(p.receipt_seq, s.seq)
+             FROM UNNEST($1::text[], $2::text[], $3::int[]) AS s(e, o, seq)
+             WHERE p.ebp_code = s.e AND p.order_no = s.o",
+        )
+        .bind(&ebp)
+        .bind(&ono)
+        .bind(&seqs)
+        .execute(&mut *conn)
+        .await?;
+    }
+    if !writes.pending_done.is_empty() {
+        let (ebp, ono) = split_keys(&writes.pending_done);
+        sqlx::query(
+            "DELETE FROM pending_orders p USING UNNEST($1::text[], $2::text[]) AS k(e, o)
+             WHERE p.ebp_code = k.e AND p.order_no = k.o",
+        )
+        .bind(&ebp)
+        .bind(&ono)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}

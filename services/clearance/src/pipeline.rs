@@ -1,0 +1,383 @@
+//! One batch, end to end: skip what is already applied, decode, plan the documents of every
+//! order, lock stock and quotas, decide complete orders in record order, apply cancellations and
+//! returns, write everything and move the positions forward, all in ONE transaction.
+
+use crate::decode::{DeadLetter, Doc, InRecord, Incoming, decode, reparse};
+use crate::metrics::Metrics;
+use crate::persist::{self, Numbering};
+use crate::plan::{self, Decision, OrderWork, Planner, Reference};
+use crate::positions::{self, Position, PositionsKey};
+use crate::state::{self, OrderKey, QuotaKey};
+use bondgate_domain::allocation::StockKey;
+use bondgate_domain::documents::OrderBundle;
+use bondgate_storage::crypto::PayloadCipher;
+use sqlx::{PgConnection, PgPool};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::Instant;
+
+/// Why a batch did not commit.
+#[derive(Debug, thiserror::Error)]
+pub enum BatchError {
+    /// Another instance took these partitions over; this batch must not write.
+    #[error("partitions {0:?} were taken over by another instance")]
+    Stale(Vec<i32>),
+    /// The database failed (retry the same batch after a pause).
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// What a committed batch did.
+#[derive(Debug, Default, Clone)]
+pub struct BatchReport {
+    /// Where each partition continues.
+    pub next: BTreeMap<i32, i64>,
+    /// Records that were already applied before (re-deliveries), skipped.
+    pub skipped: usize,
+    /// Receipts written to the outbox.
+    pub receipts: usize,
+    /// New declarations.
+    pub declarations: usize,
+    /// Dead letters.
+    pub dead_letters: usize,
+}
+
+/// Everything a batch needs besides its records.
+#[derive(Debug)]
+pub struct Pipeline {
+    /// The database.
+    pub pool: PgPool,
+    /// Seals stored documents.
+    pub cipher: PayloadCipher,
+    /// Reference data and rules.
+    pub reference: Reference,
+    /// Metrics.
+    pub metrics: Metrics,
+    /// Whose positions these are.
+    pub positions: PositionsKey,
+    /// Customs office of the declarations.
+    pub customs_code: String,
+}
+
+impl Pipeline {
+    /// Processes one batch of records from partitions held at `held`.
+    pub async fn process(
+        &self,
+        records: &[InRecord],
+        held: &BTreeMap<i32, Position>,
+    ) -> Result<BatchReport, BatchError> {
+        let started = Instant::now();
+        let (fresh, mut report) = self.fresh_records(records, held);
+        let touched: BTreeMap<i32, Position> = held
+            .iter()
+            .filter(|(p, _)| report.next.contains_key(p))
+            .map(|(p, h)| (*p, *h))
+            .collect();
+        if report.next.is_empty() {
+            return Ok(report);
+        }
+        let (incoming, dead) = decode_all(fresh);
+        let mut tx = self.pool.begin().await?;
+        let stale = positions::stale_partitions(&mut tx, &self.positions, &touched).await?;
+        if !stale.is_empty() {
+            return Err(BatchError::Stale(stale));
+        }
+        let transaction_started = Instant::now();
+        let planner = self.plan(&mut tx, incoming, dead).await?;
+        let numbering = Numbering {
+            customs_code: self.customs_code.clone(),
+            date: plan::today(),
+        };
+        persist::write(
+            &mut tx,
+            &planner.writes,
+            &self.cipher,
+            &numbering,
+            &self.positions.topic,
+        )
+        .await?;
+        positions::advance(&mut tx, &self.positions, &report.next).await?;
+        tx.commit().await?;
+        self.metrics
+            .transaction_duration
+            .observe(transaction_started.elapsed().as_secs_f64());
+        self.record_metrics(&planner, records.len(), started);
+        report.receipts = planner.writes.receipts.len();
+        report.declarations = planner.writes.declarations.len();
+        report.dead_letters = planner.writes.dead_letters.len();
+        Ok(report)
+    }
+
+    /// Drops records below the held position (already applied) and notes gaps above it.
+    fn fresh_records<'r>(
+        &self,
+        records: &'r [InRecord],
+        held: &BTreeMap<i32, Position>,
+    ) -> (Vec<&'r InRecord>, BatchReport) {
+        let mut report = BatchReport::default();
+        let mut fresh = Vec::with_capacity(records.len());
+        for record in records {
+            let Some(position) = held.get(&record.partition) else {
+                continue;
+            };
+            let expected = report
+                .next
+                .get(&record.partition)
+                .copied()
+                .unwrap_or(position.next_offset);
+            if record.offset < expected {
+                report.skipped += 1;
+                continue;
+            }
+            if record.offset > expected {
+                // The broker no longer has offsets we never saw: report it loudly, never hide it.
+                self.metrics.offset_gaps.inc();
+                tracing::error!(
+                    partition = record.partition,
+                    expected,
+                    found = record.offset,
+                    "offset gap: records between were lost by the broker"
+                );
+            }
+            report.next.insert(record.partition, record.offset + 1);
+            fresh.push(record);
+        }
+        (fresh, report)
+    }
+
+    async fn plan(
+        &self,
+        conn: &mut PgConnection,
+        incoming: Vec<Incoming>,
+        dead: Vec<DeadLetter>,
+    ) -> Result<Planner, BatchError> {
+        let (order, groups) = group_by_order(incoming);
+        let stored = state::load_orders(conn, &order).await?;
+        let (payment_keys, waybill_keys) = business_keys(&groups);
+        let payments = state::payment_owners(conn, &payment_keys).await?;
+        let waybills = state::waybill_owners(conn, &waybill_keys).await?;
+        let mut planner = Planner::with_owners(payments, waybills);
+        planner.writes.dead_letters = dead;
+        let mut works = Vec::with_capacity(order.len());
+        for (key, documents) in order.iter().zip(groups) {
+            let partition = documents.first().map_or(0, |d| d.partition);
+            let mut work = OrderWork::new(
+                key.clone(),
+                partition,
+                stored.get(key).cloned().unwrap_or_default(),
+            );
+            for document in documents {
+                planner.apply(&mut work, document);
+            }
+            planner.finish_documents(&work);
+            works.push(work);
+        }
+        self.decide_all(conn, &mut planner, &mut works).await?;
+        Ok(planner)
+    }
+
+    async fn decide_all(
+        &self,
+        conn: &mut PgConnection,
+        planner: &mut Planner,
+        works: &mut [OrderWork],
+    ) -> Result<(), BatchError> {
+        let bundles: Vec<Option<(OrderBundle, bool)>> =
+            works.iter().map(|w| self.bundle(w)).collect();
+        let after_sales_ids: Vec<i64> = works
+            .iter()
+            .filter(|w| !w.after_sales().is_empty())
+            .filter_map(|w| w.declaration().map(|d| d.id))
+            .collect();
+        let lines = state::load_lines(conn, &after_sales_ids).await?;
+        let (items, buyers) = self.rows_to_lock(works, &bundles, &lines);
+        let mut stock = state::lock_stock(conn, &items).await?;
+        let limit = self.reference.rules.limits.annual_max_cny;
+        let mut quotas = state::lock_quotas(conn, &buyers, limit).await?;
+        for (work, bundle) in works.iter_mut().zip(bundles) {
+            if let Some((bundle, buyer_verified)) = bundle {
+                let decision = Decision {
+                    work,
+                    bundle,
+                    buyer_verified,
+                };
+                planner.decide(decision, &self.reference, &mut stock, &mut quotas);
+            }
+        }
+        for work in works.iter_mut() {
+            let declaration_lines = work
+                .declaration()
+                .and_then(|d| lines.get(&d.id))
+                .cloned()
+                .unwrap_or_default();
+            for incoming in work.after_sales().to_vec() {
+                match &incoming.doc {
+                    Doc::Cancellation(c) => {
+                        let c = c.clone();
+                        planner.cancel(
+                            work,
+                            incoming,
+                            &c,
+                            &declaration_lines,
+                            &mut stock,
+                            &mut quotas,
+                        );
+                    }
+                    Doc::Refund(r) => {
+                        let r = r.clone();
+                        planner.refund(
+                            work,
+                            incoming,
+                            &r,
+                            &declaration_lines,
+                            &mut stock,
+                            &mut quotas,
+                        );
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The joined documents of a complete order (stored ones decrypted and parsed again).
+    fn bundle(&self, work: &OrderWork) -> Option<(OrderBundle, bool)> {
+        if !work.is_complete() {
+            return None;
+        }
+        let new = work.new_docs();
+        let stored = work.stored_payloads();
+        let mut docs = Vec::with_capacity(3);
+        for slot in 0..3 {
+            let parsed = match (new[slot], stored[slot]) {
+                (Some(incoming), _) => Ok((incoming.doc.clone(), incoming.buyer_verified)),
+                (None, Some(sealed)) => self
+                    .cipher
+                    .open(sealed)
+                    .map_err(|e| e.to_string())
+                    .and_then(|plain| reparse(&plain)),
+                (None, None) => Err("missing document".to_owned()),
+            };
+            match parsed {
+                Ok(doc) => docs.push(doc),
+                Err(error) => {
+                    // Stored documents were valid when stored: this is corruption or a key change.
+                    tracing::error!(order = ?work.key(), %error, "stored document unreadable");
+                    return None;
+                }
+            }
+        }
+        let mut docs = docs.into_iter();
+        let (
+            Some((Doc::Order(order), verified)),
+            Some((Doc::Payment(payment), _)),
+            Some((Doc::Waybill(waybill), _)),
+        ) = (docs.next(), docs.next(), docs.next())
+        else {
+            return None;
+        };
+        Some((
+            OrderBundle {
+                order: *order,
+                payment: *payment,
+                waybill: *waybill,
+            },
+            verified,
+        ))
+    }
+
+    fn rows_to_lock(
+        &self,
+        works: &[OrderWork],
+        bundles: &[Option<(OrderBundle, bool)>],
+        lines: &HashMap<i64, Vec<state::StoredLine>>,
+    ) -> (BTreeSet<StockKey>, BTreeSet<QuotaKey>) {
+        let mut items = BTreeSet::new();
+        let mut buyers = BTreeSet::new();
+        for (bundle, _) in bundles.iter().flatten() {
+            plan::items_needed(bundle, &self.reference.account_book, &mut items);
+            buyers.insert(plan::quota_key(bundle, &self.reference));
+        }
+        for work in works.iter().filter(|w| !w.after_sales().is_empty()) {
+            let Some(declaration) = work.declaration() else {
+                continue;
+            };
+            buyers.insert((declaration.buyer_hash.clone(), declaration.quota_year));
+            for line in lines.get(&declaration.id).into_iter().flatten() {
+                items.insert(StockKey::new(
+                    line.ems_no.clone(),
+                    line.item_record_no.clone(),
+                ));
+            }
+        }
+        (items, buyers)
+    }
+
+    fn record_metrics(&self, planner: &Planner, records: usize, started: Instant) {
+        let m = &self.metrics;
+        m.records_consumed.inc_by(records as u64);
+        m.batch_size.observe(records as f64);
+        m.batch_duration.observe(started.elapsed().as_secs_f64());
+        for declaration in &planner.writes.declarations {
+            let code = declaration.codes.first().map_or("none", String::as_str);
+            let code = if declaration.status == 300 {
+                "hold"
+            } else {
+                code
+            };
+            m.decisions
+                .with_label_values(&[&declaration.status.to_string(), code])
+                .inc();
+        }
+        for dead in &planner.writes.dead_letters {
+            m.dead_letters.with_label_values(&[dead.class]).inc();
+        }
+        m.outbox_backlog.add(planner.writes.receipts.len() as i64);
+    }
+}
+
+fn decode_all(records: Vec<&InRecord>) -> (Vec<Incoming>, Vec<DeadLetter>) {
+    let mut incoming = Vec::with_capacity(records.len());
+    let mut dead = Vec::new();
+    for record in records {
+        match decode(record.clone()) {
+            Ok(document) => incoming.push(document),
+            Err(letter) => dead.push(*letter),
+        }
+    }
+    (incoming, dead)
+}
+
+/// Groups documents by order key, keeping both the keys' first-seen order and record order.
+fn group_by_order(incoming: Vec<Incoming>) -> (Vec<OrderKey>, Vec<Vec<Incoming>>) {
+    let mut index: HashMap<OrderKey, usize> = HashMap::new();
+    let mut keys = Vec::new();
+    let mut groups: Vec<Vec<Incoming>> = Vec::new();
+    for document in incoming {
+        let key = (document.ebp_code.clone(), document.order_no.clone());
+        let slot = *index.entry(key.clone()).or_insert_with(|| {
+            keys.push(key);
+            groups.push(Vec::new());
+            groups.len() - 1
+        });
+        groups[slot].push(document);
+    }
+    (keys, groups)
+}
+
+fn business_keys(groups: &[Vec<Incoming>]) -> (Vec<(String, String)>, Vec<(String, String)>) {
+    let mut payments = Vec::new();
+    let mut waybills = Vec::new();
+    for document in groups.iter().flatten() {
+        match &document.doc {
+            Doc::Payment(p) => {
+                payments.push((p.pay_code.to_string(), p.pay_transaction_id.clone()))
+            }
+            Doc::Waybill(w) => {
+                waybills.push((w.logistics_code.to_string(), w.logistics_no.clone()))
+            }
+            _ => {}
+        }
+    }
+    (payments, waybills)
+}

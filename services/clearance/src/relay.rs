@@ -1,0 +1,260 @@
+//! The outbox relay: publishes committed receipts (and dead letters) to Kafka, then marks them
+//! published. At least once, with stable receipt ids, in status order per order.
+//!
+//! One relay is active per database at a time (a PostgreSQL advisory lock held on a dedicated
+//! connection elects it), so receipts of one order are never published by two relays out of
+//! order. If the leader dies, its connection closes, the lock frees, and another instance takes
+//! over from the unpublished rows.
+
+use crate::metrics::Metrics;
+use bondgate_proto::Message;
+use bondgate_proto::v1;
+use futures::future::join_all;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::util::Timeout;
+use rust_decimal::Decimal;
+use sqlx::pool::PoolConnection;
+use sqlx::{PgPool, Postgres, Row};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// Advisory lock key of the relay leadership ("bgrelay" in ASCII, truncated).
+const RELAY_LOCK: i64 = 0x6267_7265_6c61_79;
+
+/// Settings of the relay.
+#[derive(Debug, Clone)]
+pub struct RelaySettings {
+    /// Receipts topic.
+    pub receipts_topic: String,
+    /// Dead-letter topic.
+    pub dead_letter_topic: String,
+    /// Rows per round.
+    pub batch_max: i64,
+    /// Idle poll interval.
+    pub interval: Duration,
+}
+
+/// Runs until `stop` is notified, publishing whenever `wake` fires or the interval passes.
+pub async fn run(
+    pool: PgPool,
+    producer: FutureProducer,
+    settings: RelaySettings,
+    metrics: Metrics,
+    wake: Arc<Notify>,
+    stop: Arc<Notify>,
+) {
+    let mut leader: Option<PoolConnection<Postgres>> = None;
+    loop {
+        if leader.is_none() {
+            leader = try_lead(&pool).await;
+        }
+        if leader.is_some() {
+            if let Err(error) = drain(&pool, &producer, &settings, &metrics).await {
+                tracing::warn!(%error, "relay round failed; retrying");
+                // The lock may have died with the connection: check again next round.
+                leader = None;
+            }
+        }
+        tokio::select! {
+            biased;
+            () = stop.notified() => break,
+            () = wake.notified() => {}
+            () = tokio::time::sleep(settings.interval) => {}
+        }
+    }
+    // Publish what the last batch committed before stopping.
+    if leader.is_some() {
+        if let Err(error) = drain(&pool, &producer, &settings, &metrics).await {
+            tracing::warn!(%error, "final relay round failed");
+        }
+    }
+}
+
+async fn try_lead(pool: &PgPool) -> Option<PoolConnection<Postgres>> {
+    let mut conn = pool.acquire().await.ok()?;
+    let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+        .bind(RELAY_LOCK)
+        .fetch_one(&mut *conn)
+        .await
+        .ok()?;
+    locked.then_some(conn)
+}
+
+/// Publishes until nothing is left.
+pub async fn drain(
+    pool: &PgPool,
+    producer: &FutureProducer,
+    settings: &RelaySettings,
+    metrics: &Metrics,
+) -> Result<(), RelayError> {
+    loop {
+        let receipts = publish_receipts(pool, producer, settings).await?;
+        metrics.receipts_published.inc_by(receipts as u64);
+        metrics.outbox_backlog.sub(receipts as i64);
+        let dead = publish_dead_letters(pool, producer, settings).await?;
+        if receipts == 0 && dead == 0 {
+            let backlog: i64 =
+                sqlx::query_scalar("SELECT count(*) FROM receipts WHERE published_at IS NULL")
+                    .fetch_one(pool)
+                    .await?;
+            metrics.outbox_backlog.set(backlog);
+            return Ok(());
+        }
+    }
+}
+
+/// Failures of a relay round.
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    /// Reading or marking rows failed.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// The broker did not acknowledge a record.
+    #[error("publish failed: {0}")]
+    Kafka(#[from] rdkafka::error::KafkaError),
+}
+
+const UNPUBLISHED: &str = "
+SELECT r.id, r.ebp_code, r.order_no, r.flow, r.sequence, r.return_status, r.return_info, r.codes,
+       (extract(epoch FROM r.created_at) * 1000)::bigint AS at_ms,
+       d.cop_no, d.pre_no, d.invt_no, d.tax_customs, d.tax_vat, d.tax_consumption, d.tax_total
+FROM receipts r LEFT JOIN declarations d ON d.id = r.declaration_id
+WHERE r.published_at IS NULL
+ORDER BY r.created_at, r.ebp_code, r.order_no, r.sequence
+LIMIT $1";
+
+async fn publish_receipts(
+    pool: &PgPool,
+    producer: &FutureProducer,
+    settings: &RelaySettings,
+) -> Result<usize, RelayError> {
+    let rows = sqlx::query(UNPUBLISHED)
+        .bind(settings.batch_max)
+        .fetch_all(pool)
+        .await?;
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let mut records = Vec::with_capacity(rows.len());
+    let mut ids = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let receipt = receipt_from_row(row)?;
+        ids.push(row.try_get::<uuid::Uuid, _>("id")?);
+        records.push((
+            format!("{}/{}", receipt.ebp_code, receipt.order_no),
+            receipt.encode_to_vec(),
+        ));
+    }
+    send_all(producer, &settings.receipts_topic, &records).await?;
+    sqlx::query("UPDATE receipts SET published_at = now() WHERE id = ANY($1)")
+        .bind(&ids)
+        .execute(pool)
+        .await?;
+    Ok(ids.len())
+}
+
+fn money(row: &sqlx::postgres::PgRow, column: &str) -> Result<String, sqlx::Error> {
+    let value: Option<Decimal> = row.try_get(column)?;
+    Ok(value.map(|v| v.round_dp(2).to_string()).unwrap_or_default())
+}
+
+fn receipt_from_row(row: &sqlx::postgres::PgRow) -> Result<v1::Receipt, sqlx::Error> {
+    let id: uuid::Uuid = row.try_get("id")?;
+    let text = |column: &str| -> Result<String, sqlx::Error> {
+        Ok(row
+            .try_get::<Option<String>, _>(column)?
+            .unwrap_or_default()
+            .trim()
+            .to_owned())
+    };
+    let has_tax = row.try_get::<Option<Decimal>, _>("tax_total")?.is_some();
+    Ok(v1::Receipt {
+        receipt_id: id.to_string(),
+        ebp_code: row.try_get("ebp_code")?,
+        order_no: row.try_get("order_no")?,
+        flow: i32::from(row.try_get::<i16, _>("flow")?),
+        return_status: row.try_get("return_status")?,
+        return_info: row.try_get("return_info")?,
+        codes: row.try_get("codes")?,
+        cop_no: text("cop_no")?,
+        pre_no: text("pre_no")?,
+        invt_no: text("invt_no")?,
+        tax: has_tax
+            .then(|| -> Result<v1::Tax, sqlx::Error> {
+                Ok(v1::Tax {
+                    customs: money(row, "tax_customs")?,
+                    vat: money(row, "tax_vat")?,
+                    consumption: money(row, "tax_consumption")?,
+                    total: money(row, "tax_total")?,
+                })
+            })
+            .transpose()?,
+        return_time_ms: row.try_get("at_ms")?,
+        sequence: row.try_get("sequence")?,
+        document_ids: Vec::new(),
+    })
+}
+
+async fn publish_dead_letters(
+    pool: &PgPool,
+    producer: &FutureProducer,
+    settings: &RelaySettings,
+) -> Result<usize, RelayError> {
+    let rows = sqlx::query(
+        "SELECT id, topic, partition, \"offset\", key, payload, error_class, error_code, error_message,
+                (extract(epoch FROM created_at) * 1000)::bigint AS at_ms
+         FROM dead_letters WHERE published_at IS NULL ORDER BY id LIMIT $1",
+    )
+    .bind(settings.batch_max)
+    .fetch_all(pool)
+    .await?;
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let mut records = Vec::with_capacity(rows.len());
+    let mut ids = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let key: Option<Vec<u8>> = row.try_get("key")?;
+        let letter = v1::DeadLetter {
+            source_topic: row.try_get("topic")?,
+            source_partition: row.try_get("partition")?,
+            source_offset: row.try_get("offset")?,
+            key: key.clone().unwrap_or_default(),
+            value: row.try_get("payload")?,
+            error_class: row.try_get("error_class")?,
+            error_code: row.try_get("error_code")?,
+            error_message: row.try_get("error_message")?,
+            dead_at_ms: row.try_get("at_ms")?,
+        };
+        ids.push(row.try_get::<i64, _>("id")?);
+        records.push((
+            String::from_utf8_lossy(&key.unwrap_or_default()).into_owned(),
+            letter.encode_to_vec(),
+        ));
+    }
+    send_all(producer, &settings.dead_letter_topic, &records).await?;
+    sqlx::query("UPDATE dead_letters SET published_at = now() WHERE id = ANY($1)")
+        .bind(&ids)
+        .execute(pool)
+        .await?;
+    Ok(ids.len())
+}
+
+/// Sends every record and waits for all acknowledgements; fails if any is not acknowledged.
+async fn send_all(
+    producer: &FutureProducer,
+    topic: &str,
+    records: &[(String, Vec<u8>)],
+) -> Result<(), RelayError> {
+    let deliveries = records.iter().map(|(key, value)| {
+        producer.send(
+            FutureRecord::to(topic).key(key).payload(value),
+            Timeout::After(Duration::from_secs(30)),
+        )
+    });
+    for delivery in join_all(deliveries).await {
+        delivery.map_err(|(error, _)| error)?;
+    }
+    Ok(())
+}

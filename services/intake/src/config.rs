@@ -1,0 +1,70 @@
+//! Configuration of the intake service: `[intake]`, `[database]`, `[kafka]` and `[security]`,
+//! layered by `bondgate-config` (defaults, file, `BONDGATE__*` env vars).
+
+use bondgate_kafka::KafkaConfig;
+use bondgate_storage::DatabaseConfig;
+use bondgate_storage::crypto::SecurityConfig;
+use serde::{Deserialize, Serialize};
+
+/// Everything the intake service reads.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Config {
+    /// The HTTP API's own settings.
+    #[serde(default)]
+    pub intake: IntakeConfig,
+    /// PostgreSQL (API keys, order status).
+    #[serde(default)]
+    pub database: DatabaseConfig,
+    /// Kafka (the documents topic).
+    #[serde(default)]
+    pub kafka: KafkaConfig,
+    /// Keys for personal data (stored documents are read back for the inventory and for
+    /// authorisation of status queries).
+    #[serde(default)]
+    pub security: SecurityConfig,
+}
+
+/// Listen address and the limits of the HTTP API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IntakeConfig {
+    /// Address the API (and `/metrics`, `/healthz`, `/readyz`) listens on.
+    pub listen_address: String,
+    /// Largest accepted JSON body (`/v1/documents`, `/v1/check`), in bytes; larger is 413.
+    pub json_body_bytes_max: usize,
+    /// Largest accepted CEB XML body (`/v1/ceb`), in bytes; larger is 413.
+    pub xml_body_bytes_max: usize,
+    /// Most records per request (the CEB message limit is 100); more is 422.
+    pub records_per_request_max: usize,
+    /// Requests per second each API key may make on average (token refill rate).
+    pub rate_limit_per_second: u32,
+    /// Requests an API key may make in a burst (token bucket size).
+    pub rate_limit_burst: u32,
+    /// A request still unanswered after this long gets 503 `bg.request.timeout`.
+    pub request_timeout_ms: u64,
+    /// Records not acknowledged by the broker within this long fail the request with 503
+    /// (also the producer's `message.timeout.ms`). Keep it well below `request_timeout_ms`.
+    pub produce_timeout_ms: u64,
+    /// `Retry-After` sent with 503 answers, in seconds.
+    pub retry_after_seconds: u32,
+    /// Customs office (JGS/T 18) written into rebuilt CEB621 inventories; the same value as
+    /// `clearance.customs_code`.
+    pub customs_code: String,
+}
+
+impl Default for IntakeConfig {
+    fn default() -> Self {
+        Self {
+            listen_address: "127.0.0.1:8080".to_owned(),
+            json_body_bytes_max: 1024 * 1024,
+            xml_body_bytes_max: 10 * 1024 * 1024,
+            records_per_request_max: 100,
+            rate_limit_per_second: 50,
+            rate_limit_burst: 100,
+            request_timeout_ms: 15_000,
+            produce_timeout_ms: 5_000,
+            retry_after_seconds: 5,
+            customs_code: "8012".to_owned(),
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! The HTTP API: shared state, the router, and the middleware that times and bounds every
+//! request.
+
+pub mod auth;
+pub mod openapi;
+pub mod routes;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use bondgate_domain::account_book::AccountBook;
+use bondgate_domain::positive_list::PositiveList;
+use bondgate_storage::crypto::PayloadCipher;
+use bondgate_telemetry::ReadinessCheck;
+use prometheus::Registry;
+use sea_orm::DatabaseConnection;
+
+use crate::config::IntakeConfig;
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+use crate::publish::Publisher;
+use crate::rate_limit::RateLimiter;
+
+/// Reference data of the pre-flight check and of rebuilt inventories.
+#[derive(Debug)]
+pub struct Reference {
+    /// The zone warehouse's account book.
+    pub account_book: AccountBook,
+    /// The positive list.
+    pub positive_list: PositiveList,
+}
+
+/// What every handler can reach.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// Limits and settings.
+    pub config: Arc<IntakeConfig>,
+    /// PostgreSQL (keys, order status).
+    pub db: DatabaseConnection,
+    /// The documents topic's producer.
+    pub publisher: Publisher,
+    /// Per-key token buckets.
+    pub limiter: Arc<RateLimiter>,
+    /// Opens stored documents.
+    pub cipher: PayloadCipher,
+    /// Account book and positive list.
+    pub reference: Arc<Reference>,
+    /// Metric handles.
+    pub metrics: Metrics,
+}
+
+/// The whole API: `/v1/...`, `/openapi.json`, and `/metrics`, `/healthz`, `/readyz`.
+pub fn router(state: AppState, registry: Registry, readiness: ReadinessCheck) -> Router {
+    let api = Router::new()
+        .route("/v1/documents", post(routes::submit_documents))
+        .route("/v1/ceb", post(routes::submit_ceb))
+        .route("/v1/check", post(routes::check))
+        .route(
+            "/v1/orders/{ebp_code}/{order_no}",
+            get(routes::order_status),
+        )
+        .route(
+            "/v1/orders/{ebp_code}/{order_no}/inventory.xml",
+            get(routes::order_inventory),
+        )
+        .route("/openapi.json", get(routes::openapi_json))
+        .with_state(state.clone());
+    api.merge(bondgate_telemetry::ops_router(registry, readiness))
+        .fallback(|| async {
+            ApiError::NotFound {
+                code: "bg.request.no_route",
+                message: "no such route".to_owned(),
+            }
+        })
+        .layer(middleware::from_fn_with_state(state, observe))
+}
+
+/// Counts and times every request by route template, and answers 503 `bg.request.timeout`
+/// when the handler takes longer than `request_timeout_ms`.
+async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", |path| path.as_str())
+        .to_owned();
+    let started = Instant::now();
+    let limit = Duration::from_millis(state.config.request_timeout_ms);
+    let response = match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::Unavailable {
+            code: "bg.request.timeout",
+            message: format!("no answer within {} ms; retry later", limit.as_millis()),
+            retry_after_seconds: state.config.retry_after_seconds,
+        }
+        .into_response(),
+    };
+    let metrics = &state.metrics;
+    metrics
+        .http_requests
+        .with_label_values(&[route.as_str(), response.status().as_str()])
+        .inc();
+    metrics
+        .http_duration
+        .with_label_values(&[route.as_str()])
+        .observe(started.elapsed().as_secs_f64());
+    response
+}

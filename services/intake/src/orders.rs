@@ -1,0 +1,411 @@
+//! Reading an order back: its status and receipt timeline, who is involved in it, and its CEB621
+//! inventory rebuilt from the stored (encrypted) documents.
+
+use bondgate_ceb::model::BaseTransfer;
+use bondgate_ceb::{CebMessage, Declaration, to_xml};
+use bondgate_domain::account_book::AccountBook;
+use bondgate_domain::config::RulesConfig;
+use bondgate_domain::inventory::{DeclarationIds, build_inventory};
+use bondgate_domain::positive_list::PositiveList;
+use bondgate_domain::status::ReturnStatus;
+use bondgate_domain::types::{
+    CebDate, CebDateTime, CustomsCode, CustomsOffice, FormatError, InvtNo, PreNo,
+};
+use bondgate_domain::{EvalContext, Order, OrderBundle, Outcome, Payment, Waybill, evaluate};
+use bondgate_proto::Message;
+use bondgate_proto::v1::{self, document::Body};
+use bondgate_storage::crypto::PayloadCipher;
+use chrono::{DateTime, FixedOffset, Utc};
+use rust_decimal::Decimal;
+use serde::Serialize;
+use sqlx::PgPool;
+use utoipa::ToSchema;
+
+use crate::error::ApiError;
+
+/// The declaration (CEB621 head) of an order, as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
+pub struct DeclarationView {
+    /// Enterprise document number.
+    pub cop_no: String,
+    /// Pre-entry number.
+    pub pre_no: String,
+    /// Inventory number, once assigned.
+    pub invt_no: Option<String>,
+    /// Latest CEB `returnStatus`.
+    pub status: i32,
+    /// Seller.
+    pub ebc_code: String,
+    /// Payment enterprise.
+    pub pay_code: String,
+    /// Logistics enterprise.
+    pub logistics_code: String,
+    /// Waybill number.
+    pub logistics_no: String,
+    /// Codes behind a hold or rejection.
+    pub codes: Vec<String>,
+    /// Reasons behind a hold or rejection.
+    pub reasons: Vec<String>,
+    /// Tax total, CNY.
+    #[schema(value_type = String)]
+    pub tax_total: Decimal,
+    /// Dutiable value, CNY.
+    #[schema(value_type = String)]
+    pub dutiable_value: Decimal,
+    /// When the declaration was made.
+    #[schema(value_type = String)]
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    #[schema(value_type = String)]
+    pub updated_at: DateTime<Utc>,
+    /// Release time (800).
+    #[schema(value_type = Option<String>)]
+    pub released_at: Option<DateTime<Utc>>,
+    /// Approved cancellation time.
+    #[schema(value_type = Option<String>)]
+    pub cancelled_at: Option<DateTime<Utc>>,
+    /// Approved return time.
+    #[schema(value_type = Option<String>)]
+    pub refunded_at: Option<DateTime<Utc>>,
+}
+
+/// One receipt of the order's timeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
+pub struct ReceiptView {
+    /// Stable receipt id.
+    pub id: uuid::Uuid,
+    /// 1, 2, 3... in status order.
+    pub sequence: i32,
+    /// 1 inventory (CEB622), 2 cancellation (CEB624), 3 return (CEB626), 4 single document.
+    pub flow: i16,
+    /// CEB `returnStatus`.
+    pub return_status: i32,
+    /// CEB `returnInfo`.
+    pub return_info: String,
+    /// Codes.
+    pub codes: Vec<String>,
+    /// When it was issued.
+    #[schema(value_type = String)]
+    pub created_at: DateTime<Utc>,
+}
+
+/// Which of the three documents arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+pub struct DocumentsView {
+    /// The CEB311 order.
+    pub order: bool,
+    /// The CEB411 payment.
+    pub payment: bool,
+    /// The CEB511 waybill.
+    pub waybill: bool,
+}
+
+/// `GET /v1/orders/{ebpCode}/{orderNo}`.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderStatus {
+    /// Platform.
+    pub ebp_code: String,
+    /// Order number.
+    pub order_no: String,
+    /// `received` (documents stored, not all three yet), `pending` (waiting for documents),
+    /// `closed` (incomplete past the window), or the declaration's status in English
+    /// (`released`, `manual review`, ...).
+    pub status: String,
+    /// The CEB `returnStatus` of the declaration, when declared.
+    pub return_status: Option<i32>,
+    /// Which documents arrived.
+    pub documents: DocumentsView,
+    /// The declaration, once the three documents met.
+    pub declaration: Option<DeclarationView>,
+    /// Receipts in status order.
+    pub receipts: Vec<ReceiptView>,
+}
+
+/// Everything stored about one order, plus the enterprises involved in it.
+#[derive(Debug, Clone)]
+pub struct OrderRecord {
+    /// The answer.
+    pub status: OrderStatus,
+    /// Enterprises that may read it.
+    pub involved: Vec<String>,
+    stored: StoredDocuments,
+}
+
+#[derive(Debug, Clone, Default)]
+struct StoredDocuments {
+    order: Option<Vec<u8>>,
+    payment: Option<(String, Vec<u8>)>,
+    waybill: Option<(String, Vec<u8>)>,
+}
+
+const DECLARATION_SQL: &str = "SELECT cop_no, pre_no, invt_no, status, ebc_code, pay_code, \
+    logistics_code, logistics_no, codes, reasons, tax_total, dutiable_value, created_at, \
+    updated_at, released_at, cancelled_at, refunded_at \
+    FROM declarations WHERE ebp_code = $1 AND order_no = $2";
+const RECEIPTS_SQL: &str = "SELECT id, sequence, flow, return_status, return_info, codes, \
+    created_at FROM receipts WHERE ebp_code = $1 AND order_no = $2 ORDER BY sequence";
+
+async fn stored_documents(
+    pool: &PgPool,
+    ebp_code: &str,
+    order_no: &str,
+) -> Result<StoredDocuments, sqlx::Error> {
+    let order: Option<(Vec<u8>,)> =
+        sqlx::query_as("SELECT payload FROM order_documents WHERE ebp_code = $1 AND order_no = $2")
+            .bind(ebp_code)
+            .bind(order_no)
+            .fetch_optional(pool)
+            .await?;
+    let payment: Option<(String, Vec<u8>)> = sqlx::query_as(
+        "SELECT pay_code, payload FROM payment_documents WHERE ebp_code = $1 AND order_no = $2",
+    )
+    .bind(ebp_code)
+    .bind(order_no)
+    .fetch_optional(pool)
+    .await?;
+    let waybill: Option<(String, Vec<u8>)> = sqlx::query_as(
+        "SELECT logistics_code, payload FROM waybill_documents \
+         WHERE ebp_code = $1 AND order_no = $2",
+    )
+    .bind(ebp_code)
+    .bind(order_no)
+    .fetch_optional(pool)
+    .await?;
+    Ok(StoredDocuments {
+        order: order.map(|(payload,)| payload),
+        payment,
+        waybill,
+    })
+}
+
+/// Loads an order; `None` when nothing at all is stored under its key.
+pub async fn load(
+    pool: &PgPool,
+    cipher: &PayloadCipher,
+    ebp_code: &str,
+    order_no: &str,
+) -> Result<Option<OrderRecord>, ApiError> {
+    let declaration: Option<DeclarationView> = sqlx::query_as(DECLARATION_SQL)
+        .bind(ebp_code)
+        .bind(order_no)
+        .fetch_optional(pool)
+        .await?;
+    let receipts: Vec<ReceiptView> = sqlx::query_as(RECEIPTS_SQL)
+        .bind(ebp_code)
+        .bind(order_no)
+        .fetch_all(pool)
+        .await?;
+    let pending: Option<(String,)> =
+        sqlx::query_as("SELECT state FROM pending_orders WHERE ebp_code = $1 AND order_no = $2")
+            .bind(ebp_code)
+            .bind(order_no)
+            .fetch_optional(pool)
+            .await?;
+    let stored = stored_documents(pool, ebp_code, order_no).await?;
+    let documents = DocumentsView {
+        order: stored.order.is_some(),
+        payment: stored.payment.is_some(),
+        waybill: stored.waybill.is_some(),
+    };
+    let anything = declaration.is_some()
+        || !receipts.is_empty()
+        || pending.is_some()
+        || documents.order
+        || documents.payment
+        || documents.waybill;
+    if !anything {
+        return Ok(None);
+    }
+    let involved = involved(ebp_code, declaration.as_ref(), &stored, cipher);
+    let (status, return_status) = match (&declaration, &pending) {
+        (Some(d), _) => (status_text(d.status), Some(d.status)),
+        (None, Some((state,))) if state == "closed" => ("closed".to_owned(), None),
+        (None, Some(_)) => ("pending".to_owned(), None),
+        (None, None) => ("received".to_owned(), None),
+    };
+    Ok(Some(OrderRecord {
+        status: OrderStatus {
+            ebp_code: ebp_code.to_owned(),
+            order_no: order_no.to_owned(),
+            status,
+            return_status,
+            documents,
+            declaration,
+            receipts,
+        },
+        involved,
+        stored,
+    }))
+}
+
+fn status_text(code: i32) -> String {
+    match ReturnStatus::from_code(code) {
+        Some(status) if !status.label_en().is_empty() => status.label_en().to_owned(),
+        _ => format!("status {code}"),
+    }
+}
+
+/// Platform, seller, payment and logistics enterprises named by the declaration or documents.
+fn involved(
+    ebp_code: &str,
+    declaration: Option<&DeclarationView>,
+    stored: &StoredDocuments,
+    cipher: &PayloadCipher,
+) -> Vec<String> {
+    let mut codes = vec![ebp_code.to_owned()];
+    if let Some(d) = declaration {
+        codes.extend([
+            d.ebc_code.clone(),
+            d.pay_code.clone(),
+            d.logistics_code.clone(),
+        ]);
+    }
+    if let Some((pay_code, _)) = &stored.payment {
+        codes.push(pay_code.clone());
+    }
+    if let Some((logistics_code, _)) = &stored.waybill {
+        codes.push(logistics_code.clone());
+    }
+    // The seller is only inside the (encrypted) order until the declaration exists.
+    if let Some(Body::Order(order)) = stored.order.as_deref().and_then(|p| open(cipher, p)) {
+        codes.push(order.ebc_code);
+    }
+    codes
+}
+
+fn open(cipher: &PayloadCipher, sealed: &[u8]) -> Option<Body> {
+    let plain = cipher.open(sealed).ok()?;
+    v1::Document::decode(plain.as_slice()).ok()?.body
+}
+
+/// The reference data and settings an inventory is rebuilt with.
+#[derive(Debug, Clone, Copy)]
+pub struct InventoryContext<'a> {
+    /// Account book.
+    pub account_book: &'a AccountBook,
+    /// Positive list.
+    pub positive_list: &'a PositiveList,
+    /// Customs office of the declarations.
+    pub customs_code: &'a str,
+    /// Document cipher.
+    pub cipher: &'a PayloadCipher,
+}
+
+/// Rebuilds the order's CEB621 (unsigned) from its stored documents and declaration ids.
+pub fn inventory_xml(record: &OrderRecord, ctx: &InventoryContext<'_>) -> Result<String, ApiError> {
+    let Some(declaration) = &record.status.declaration else {
+        return Err(ApiError::Conflict {
+            code: "bg.order.not_declared",
+            message: "the order has no declaration yet".to_owned(),
+        });
+    };
+    let status = ReturnStatus::from_code(declaration.status);
+    if status.is_none_or(|s| matches!(s, ReturnStatus::Rejected | ReturnStatus::Exception(_))) {
+        return Err(ApiError::Conflict {
+            code: "bg.order.not_declared",
+            message: format!(
+                "the declaration was rejected (status {})",
+                declaration.status
+            ),
+        });
+    }
+    let unavailable = |why: &str| ApiError::Conflict {
+        code: "bg.order.inventory_unavailable",
+        message: format!("the inventory cannot be rebuilt: {why}"),
+    };
+    let bundle = stored_bundle(&record.stored, ctx.cipher).ok_or_else(|| {
+        unavailable("the stored documents are missing, undecryptable or no longer parse")
+    })?;
+    let config = RulesConfig::default();
+    let weights = std::collections::BTreeMap::new();
+    let eval_ctx = EvalContext {
+        account_book: ctx.account_book,
+        positive_list: ctx.positive_list,
+        config: &config,
+        buyer_annual_used_cny: Decimal::ZERO,
+        weight_used_kg: &weights,
+        buyer_identity_verified: true,
+    };
+    let mut evaluation = evaluate(&bundle, &eval_ctx);
+    // The decision was taken by the pipeline; a rebuild only needs the lines' tax, so a
+    // rejection found now (e.g. reference data changed) does not hide a declared inventory.
+    if matches!(evaluation.outcome, Outcome::Reject { .. }) {
+        evaluation.outcome = Outcome::Release;
+    }
+    let ids = declaration_ids(&bundle, declaration, ctx.customs_code)
+        .map_err(|error| unavailable(&error.to_string()))?;
+    let inventory = build_inventory(&bundle, &evaluation, ctx.account_book, &ids)
+        .map_err(|error| unavailable(&error.to_string()))?;
+    let ebc = &bundle.order;
+    let message = CebMessage::Ceb621(Declaration {
+        guid: ids.guid.clone(),
+        version: "1.0".to_owned(),
+        records: vec![inventory],
+        base_transfer: BaseTransfer {
+            cop_code: ebc.ebc_code.to_string(),
+            cop_name: ebc.ebc_name.clone(),
+            dxp_mode: "DXP".to_owned(),
+            dxp_id: "DXPENT0000000000".to_owned(),
+            note: None,
+        },
+        base_subscribes: Vec::new(),
+        signed: false,
+    });
+    to_xml(&message).map_err(|error| ApiError::Internal(format!("CEB621 emission: {error}")))
+}
+
+fn stored_bundle(stored: &StoredDocuments, cipher: &PayloadCipher) -> Option<OrderBundle> {
+    let Body::Order(order) = open(cipher, stored.order.as_deref()?)? else {
+        return None;
+    };
+    let Body::Payment(payment) = open(cipher, &stored.payment.as_ref()?.1)? else {
+        return None;
+    };
+    let Body::Waybill(waybill) = open(cipher, &stored.waybill.as_ref()?.1)? else {
+        return None;
+    };
+    Some(OrderBundle {
+        order: Order::parse(&(&order).into()).ok()?,
+        payment: Payment::parse(&(&payment).into()).ok()?,
+        waybill: Waybill::parse(&(&waybill).into()).ok()?,
+    })
+}
+
+/// Ids from the declaration row; the parties the pipeline does not store (agent, area,
+/// guarantor) are the seller, as for the pre-flight inventory of `bondgate check`.
+fn declaration_ids(
+    bundle: &OrderBundle,
+    declaration: &DeclarationView,
+    customs_code: &str,
+) -> Result<DeclarationIds, FormatError> {
+    let china = FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
+    let at = declaration.created_at.with_timezone(&china).naive_local();
+    let customs = CustomsOffice::parse(customs_code)?;
+    let ebc: CustomsCode = bundle.order.ebc_code.clone();
+    let guid = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, declaration.pre_no.as_bytes());
+    Ok(DeclarationIds {
+        guid: guid.hyphenated().to_string().to_uppercase(),
+        app_time: CebDateTime::new(at),
+        app_status: "2".to_owned(),
+        decl_date: CebDate::new(at.date()),
+        cop_no: declaration.cop_no.clone(),
+        pre_no: PreNo::parse(declaration.pre_no.trim())?,
+        invt_no: declaration
+            .invt_no
+            .as_deref()
+            .map(|no| InvtNo::parse(no.trim()))
+            .transpose()?,
+        customs_code: customs.clone(),
+        port_code: customs,
+        agent_code: ebc.clone(),
+        agent_name: bundle.order.ebc_name.clone(),
+        area_code: ebc.clone(),
+        area_name: bundle.order.ebc_name.clone(),
+        assure_code: ebc,
+        traf_mode: "4".to_owned(),
+        loct_no: None,
+    })
+}
