@@ -1,8 +1,20 @@
-//! Harness of bondgate's workspace end-to-end tests: settings of the local stack (started by
-//! `scripts/stack up`) and per-test resources (a fresh database, topics with random names), so
-//! tests run in parallel without seeing each other.
+//! Harness of bondgate's end-to-end tests: settings of the local stack (started by
+//! `scripts/stack up`), per-test resources (a fresh seeded database, topics with random names)
+//! so tests run in parallel without seeing each other, and the invariant checker that every
+//! pipeline and fault test runs at the end.
 
+pub mod invariants;
+
+use anyhow::Context as _;
 use bondgate_kafka::KafkaConfig;
+use futures::StreamExt;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::message::Message as _;
+use rdkafka::producer::FutureRecord;
+use rdkafka::util::Timeout;
+use rust_decimal::Decimal;
+use std::future::Future;
+use std::time::{Duration, Instant};
 
 /// Kafka settings pointing at the stack's broker (`BONDGATE__KAFKA__BROKERS`).
 pub fn stack_kafka() -> KafkaConfig {
@@ -13,7 +25,7 @@ pub fn stack_kafka() -> KafkaConfig {
     config
 }
 
-/// A topic name no other test uses: `<label>.<random>`.
+/// A name no other test uses: `test.<label>.<random>`.
 pub fn unique_topic(label: &str) -> String {
     format!(
         "test.{label}.{}",
@@ -30,4 +42,96 @@ pub async fn fresh_topic(
     let topic = unique_topic(label);
     bondgate_kafka::admin::ensure_topics(config, &[(&topic, partitions)]).await?;
     Ok(topic)
+}
+
+/// Stack settings with the three topics of bondgate created fresh for one test.
+pub async fn fresh_kafka(label: &str, partitions: i32) -> anyhow::Result<KafkaConfig> {
+    let mut config = stack_kafka();
+    config.topics.documents =
+        fresh_topic(&config, &format!("{label}.documents"), partitions).await?;
+    config.topics.receipts = fresh_topic(&config, &format!("{label}.receipts"), partitions).await?;
+    config.topics.dead_letters = fresh_topic(&config, &format!("{label}.dlq"), partitions).await?;
+    Ok(config)
+}
+
+/// A fresh, migrated database seeded like `bondgate seed` with `stock` per account-book item.
+pub async fn seeded_database(
+    label: &str,
+    stock: Decimal,
+) -> anyhow::Result<(String, sea_orm::DatabaseConnection)> {
+    let (url, db) = bondgate_storage::testing::fresh_database(label).await?;
+    bondgate::seed::seed_database(&url, stock)
+        .await
+        .context("seeding")?;
+    Ok((url, db))
+}
+
+/// Produces `(key, value)` records and waits for every acknowledgement.
+pub async fn produce(
+    config: &KafkaConfig,
+    topic: &str,
+    records: &[(String, Vec<u8>)],
+) -> anyhow::Result<()> {
+    let producer = bondgate_kafka::producer(config, "test-producer")?;
+    for chunk in records.chunks(5_000) {
+        let sends = chunk.iter().map(|(key, value)| {
+            producer.send(
+                FutureRecord::to(topic).key(key).payload(value),
+                Timeout::After(Duration::from_secs(30)),
+            )
+        });
+        for result in futures::future::join_all(sends).await {
+            result.map_err(|(error, _)| error)?;
+        }
+    }
+    Ok(())
+}
+
+/// Reads a topic from the beginning until `count` records arrived or `timeout` passed.
+pub async fn consume_all(
+    config: &KafkaConfig,
+    topic: &str,
+    count: usize,
+    timeout: Duration,
+) -> anyhow::Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    let consumer: StreamConsumer = bondgate_kafka::consumer_config(
+        config,
+        &format!("{topic}.reader.{}", uuid::Uuid::new_v4()),
+        "test-reader",
+    )
+    .create()?;
+    consumer.subscribe(&[topic])?;
+    let mut records = Vec::new();
+    let deadline = Instant::now() + timeout;
+    let mut stream = consumer.stream();
+    while records.len() < count {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, stream.next()).await {
+            Ok(Some(Ok(message))) => records.push((
+                message.key().unwrap_or_default().to_vec(),
+                message.payload().unwrap_or_default().to_vec(),
+            )),
+            Ok(Some(Err(error))) => return Err(error.into()),
+            Ok(None) | Err(_) => break,
+        }
+    }
+    Ok(records)
+}
+
+/// Polls `check` until it returns true or `timeout` passes; says what it waited for on failure.
+pub async fn wait_until<F, Fut>(what: &str, timeout: Duration, mut check: F) -> anyhow::Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = anyhow::Result<bool>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if check().await? {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            anyhow::bail!("timed out after {timeout:?} waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }

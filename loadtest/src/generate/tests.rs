@@ -48,10 +48,12 @@ fn bundle_of(order: &GeneratedOrder) -> OrderBundle {
     }
 }
 
+/// The documents of one order found so far.
+type Parts = (Option<Order>, Option<Payment>, Option<Waybill>);
+
 /// Decodes the three documents of every order in `records` back into bundles, by key.
 fn bundles_from_records(records: &[Record]) -> HashMap<String, OrderBundle> {
-    let mut parts: HashMap<String, (Option<Order>, Option<Payment>, Option<Waybill>)> =
-        HashMap::new();
+    let mut parts: HashMap<String, Parts> = HashMap::new();
     for record in records.iter().filter(|r| r.order_no.is_some()) {
         let key = String::from_utf8(record.key.clone()).unwrap();
         let document = Document::decode(record.value.as_slice()).unwrap();

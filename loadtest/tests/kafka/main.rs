@@ -13,6 +13,9 @@ use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 
 const ORDERS: u64 = 1_000;
+
+/// A record's key and value.
+type KeyValue = (Vec<u8>, Vec<u8>);
 const PARTITIONS: i32 = 3;
 
 /// The broker's own end offset (high watermark) of each partition.
@@ -29,7 +32,7 @@ fn broker_end_offsets(consumer: &BaseConsumer, topic: &str) -> BTreeMap<i32, i64
 
 /// Reads `expected` records from every partition of `topic` from the beginning, without a group
 /// (assignment, not subscription, so no slow group join).
-fn read_back(topic: &str, expected: usize) -> (Vec<(Vec<u8>, Vec<u8>)>, BTreeMap<i32, i64>) {
+fn read_back(topic: &str, expected: usize) -> (Vec<KeyValue>, BTreeMap<i32, i64>) {
     let config = stack_kafka();
     let consumer: BaseConsumer =
         bondgate_kafka::consumer_config(&config, &format!("{topic}.reader"), "loadtest-reader")
@@ -106,12 +109,12 @@ async fn prefill_of_1000_orders_lands_whole_on_a_fresh_topic() {
         ORDERS as usize
     );
 
-    let mut sent: BTreeMap<(Vec<u8>, Vec<u8>), u32> = BTreeMap::new();
+    let mut sent: BTreeMap<KeyValue, u32> = BTreeMap::new();
     for record in expected {
         *sent.entry((record.key, record.value)).or_default() += 1;
     }
     let (pairs, watermarks) = read_back(&topic, end_offsets as usize);
-    let mut read: BTreeMap<(Vec<u8>, Vec<u8>), u32> = BTreeMap::new();
+    let mut read: BTreeMap<KeyValue, u32> = BTreeMap::new();
     for pair in pairs {
         *read.entry(pair).or_default() += 1;
     }

@@ -328,6 +328,27 @@ async fn write_enterprises(txn: &DatabaseTransaction, rows: &[EnterpriseRow]) ->
 
 /// Runs `bondgate seed` and prints a [`SeedSummary`].
 pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
+    let summary = seed(&args).await?;
+    println!("{}", serde_json::to_string_pretty(&summary)?);
+    Ok(())
+}
+
+/// Seeds the database at `url` with the SAMPLE seed data, `stock` per new item (tests, demo).
+pub async fn seed_database(url: &str, stock: Decimal) -> anyhow::Result<SeedSummary> {
+    seed(&SeedArgs {
+        positive_list: None,
+        account_book: None,
+        stock,
+        enterprises: None,
+        database: DatabaseArgs {
+            database_url: Some(url.to_owned()),
+        },
+    })
+    .await
+}
+
+/// Loads, validates and writes the seed in one transaction.
+async fn seed(args: &SeedArgs) -> anyhow::Result<SeedSummary> {
     if args.stock.is_sign_negative() {
         return Err(InputError::Value {
             flag: "--stock",
@@ -365,8 +386,7 @@ pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
         stock_per_new_item: args.stock.normalize().to_string(),
         enterprises: enterprises.len(),
     };
-    println!("{}", serde_json::to_string_pretty(&summary)?);
-    Ok(())
+    Ok(summary)
 }
 
 #[cfg(test)]

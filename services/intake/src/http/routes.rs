@@ -54,7 +54,7 @@ pub struct CebQuery {
     pub ebp_code: Option<String>,
 }
 
-fn require_content_type(headers: &HeaderMap, accepted: &[&str]) -> Result<(), ApiError> {
+fn require_content_type(headers: &HeaderMap, accepted: &[&'static str]) -> Result<(), ApiError> {
     let essence = headers
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())

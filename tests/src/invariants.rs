@@ -1,0 +1,138 @@
+//! The invariant checker: reads the database after a run (and, optionally, the receipts topic)
+//! and reports every broken guarantee of ARCHITECTURE section 6 as a line of text. An empty
+//! report means: no lost or doubled effect, stock conserved per item, quotas exact, receipts in
+//! status order per order.
+
+use sqlx::{PgPool, Row};
+
+/// One named check: SQL returning one text row per anomaly.
+struct Check {
+    name: &'static str,
+    sql: &'static str,
+}
+
+const CHECKS: &[Check] = &[
+    Check {
+        name: "stock ledger sums equal the balances",
+        sql: "SELECT i.ems_no || '/' || i.item_record_no || ': on_hand ' || i.on_hand || ' vs ledger '
+                     || COALESCE(sum(m.on_hand_delta), 0) || ', reserved ' || i.reserved
+                     || ' vs ledger ' || COALESCE(sum(m.reserved_delta), 0)
+              FROM account_book_items i
+              LEFT JOIN stock_movements m ON m.ems_no = i.ems_no AND m.item_record_no = i.item_record_no
+              GROUP BY i.ems_no, i.item_record_no, i.on_hand, i.reserved
+              HAVING i.on_hand <> COALESCE(sum(m.on_hand_delta), 0)
+                  OR i.reserved <> COALESCE(sum(m.reserved_delta), 0)",
+    },
+    Check {
+        name: "reserved stock equals the lines of held declarations",
+        sql: "WITH held AS (
+                SELECT l.ems_no, l.item_record_no, sum(l.qty) AS qty FROM declaration_lines l
+                JOIN declarations d ON d.id = l.declaration_id
+                WHERE d.status = 300 AND d.cancelled_at IS NULL GROUP BY 1, 2)
+              SELECT i.ems_no || '/' || i.item_record_no || ': reserved ' || i.reserved
+                     || ' but held lines total ' || COALESCE(h.qty, 0)
+              FROM account_book_items i
+              LEFT JOIN held h ON h.ems_no = i.ems_no AND h.item_record_no = i.item_record_no
+              WHERE i.reserved <> COALESCE(h.qty, 0)",
+    },
+    Check {
+        name: "buyer quotas equal the accepted amounts",
+        sql: "WITH accepted AS (
+                SELECT buyer_hash, quota_year, sum(quota_amount) AS amount FROM declarations
+                WHERE status IN (800, 300, 500, 120) GROUP BY 1, 2)
+              SELECT encode(q.buyer_hash, 'hex') || '/' || q.year || ': used ' || q.used
+                     || ' but accepted ' || COALESCE(a.amount, 0)
+              FROM buyer_quotas q
+              LEFT JOIN accepted a ON a.buyer_hash = q.buyer_hash AND a.quota_year = q.year
+              WHERE q.used <> COALESCE(a.amount, 0) OR q.used > q.limit_amount",
+    },
+    Check {
+        name: "receipt sequences are 1..n without gaps per order",
+        sql: "SELECT ebp_code || '/' || order_no || ': ' || count(*) || ' receipts, max sequence '
+                     || max(sequence)
+              FROM receipts GROUP BY ebp_code, order_no HAVING count(*) <> max(sequence)",
+    },
+    Check {
+        name: "every declaration has exactly one decision receipt (800, 300 or 100)",
+        sql: "SELECT d.ebp_code || '/' || d.order_no || ': ' || count(r.id) || ' decision receipts'
+              FROM declarations d
+              LEFT JOIN receipts r ON r.ebp_code = d.ebp_code AND r.order_no = d.order_no
+                   AND r.flow = 1 AND r.return_status IN (800, 300, 100)
+              GROUP BY d.id, d.ebp_code, d.order_no HAVING count(r.id) <> 1",
+    },
+    Check {
+        name: "decision receipts agree with the declaration's status",
+        sql: "SELECT d.ebp_code || '/' || d.order_no || ': status ' || d.status || ', receipt '
+                     || r.return_status
+              FROM declarations d JOIN receipts r
+                ON r.ebp_code = d.ebp_code AND r.order_no = d.order_no AND r.flow = 1
+               AND r.return_status IN (800, 300, 100)
+              WHERE d.status IN (800, 300, 100) AND d.status <> r.return_status",
+    },
+    Check {
+        name: "receipts point at their order's declaration",
+        sql: "SELECT r.id::text || ' of ' || r.ebp_code || '/' || r.order_no
+              FROM receipts r JOIN declarations d ON d.id = r.declaration_id
+              WHERE d.ebp_code <> r.ebp_code OR d.order_no <> r.order_no",
+    },
+    Check {
+        name: "released declarations carry an invtNo, rejected ones none",
+        sql: "SELECT ebp_code || '/' || order_no || ': status ' || status || ' invt_no '
+                     || COALESCE(invt_no, 'none')
+              FROM declarations
+              WHERE (status IN (800, 300) AND invt_no IS NULL) OR (status = 100 AND invt_no IS NOT NULL)",
+    },
+    Check {
+        name: "no order is both declared and still waiting",
+        sql: "SELECT p.ebp_code || '/' || p.order_no FROM pending_orders p
+              JOIN declarations d ON d.ebp_code = p.ebp_code AND d.order_no = p.order_no",
+    },
+];
+
+/// Runs every database check; returns `check: anomaly` lines (empty when all hold).
+pub async fn check_database(pool: &PgPool) -> anyhow::Result<Vec<String>> {
+    let mut anomalies = Vec::new();
+    for check in CHECKS {
+        let rows = sqlx::query(check.sql).fetch_all(pool).await?;
+        for row in rows.iter().take(20) {
+            let detail: Option<String> = row.try_get(0)?;
+            anomalies.push(format!("{}: {}", check.name, detail.unwrap_or_default()));
+        }
+        if rows.len() > 20 {
+            anomalies.push(format!("{}: ... and {} more", check.name, rows.len() - 20));
+        }
+    }
+    Ok(anomalies)
+}
+
+/// Checks the published receipts against the outbox: every published row is on the topic, and
+/// nothing is on the topic that the database does not hold (no receipt for rolled-back work).
+/// `topic_ids` are the receipt ids read from the topic (duplicates allowed: at least once).
+pub async fn check_receipts_topic(
+    pool: &PgPool,
+    topic_ids: &[String],
+) -> anyhow::Result<Vec<String>> {
+    let stored: Vec<(uuid::Uuid, bool)> =
+        sqlx::query_as("SELECT id, published_at IS NOT NULL FROM receipts")
+            .fetch_all(pool)
+            .await?;
+    let on_topic: std::collections::HashSet<&str> = topic_ids.iter().map(String::as_str).collect();
+    let known: std::collections::HashSet<String> =
+        stored.iter().map(|(id, _)| id.to_string()).collect();
+    let mut anomalies = Vec::new();
+    for (id, published) in &stored {
+        if *published && !on_topic.contains(id.to_string().as_str()) {
+            anomalies.push(format!(
+                "receipt {id} marked published but not on the topic"
+            ));
+        }
+    }
+    for id in &on_topic {
+        if !known.contains(*id) {
+            anomalies.push(format!(
+                "receipt {id} on the topic but not in the database (rolled-back work?)"
+            ));
+        }
+    }
+    Ok(anomalies)
+}
