@@ -1,0 +1,9 @@
+//! Integration tests of the clearance pipeline against the real stack: each test has its own
+//! database (seeded like `bondgate seed`), its own topics and consumer group.
+
+mod helpers;
+
+mod clean;
+mod faults;
+mod poison;
+mod replay;
