@@ -4,6 +4,7 @@
 //! pipeline and fault test runs at the end.
 
 pub mod invariants;
+pub mod private_postgres;
 
 use anyhow::Context as _;
 use bondgate_kafka::KafkaConfig;
@@ -118,19 +119,25 @@ pub async fn consume_all(
     Ok(records)
 }
 
-/// Polls `check` until it returns true or `timeout` passes; says what it waited for on failure.
+/// Polls `check` until it returns true or `timeout` passes. Errors of `check` count as "not
+/// yet" (a test may be waiting for a database that is restarting); the last one is reported
+/// with the timeout.
 pub async fn wait_until<F, Fut>(what: &str, timeout: Duration, mut check: F) -> anyhow::Result<()>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = anyhow::Result<bool>>,
 {
     let deadline = Instant::now() + timeout;
+    let mut last_error = None;
     loop {
-        if check().await? {
-            return Ok(());
+        match check().await {
+            Ok(true) => return Ok(()),
+            Ok(false) => {}
+            Err(error) => last_error = Some(error),
         }
         if Instant::now() >= deadline {
-            anyhow::bail!("timed out after {timeout:?} waiting for {what}");
+            let cause = last_error.map(|e| format!(" (last error: {e:#})")).unwrap_or_default();
+            anyhow::bail!("timed out after {timeout:?} waiting for {what}{cause}");
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }

@@ -28,6 +28,11 @@ pub struct InProcess {
 }
 
 impl InProcess {
+    /// True while the service has not exited.
+    pub fn is_running(&self) -> bool {
+        !self.handle.is_finished()
+    }
+
     /// Asks for a graceful shutdown and waits for it.
     pub async fn stop(mut self) -> anyhow::Result<()> {
         if let Some(stop) = self.stop.take() {
@@ -58,6 +63,31 @@ impl Harness {
         })
     }
 
+    /// A harness on a database the caller prepared (e.g. a private cluster), seeded here.
+    pub async fn with_database(
+        url: &str,
+        label: &str,
+        partitions: i32,
+        stock: i64,
+    ) -> anyhow::Result<Self> {
+        let db = bondgate_storage::connect(&bondgate_storage::DatabaseConfig {
+            url: url.to_owned(),
+            ..Default::default()
+        })
+        .await?;
+        bondgate_storage::migrate_up(&db).await?;
+        bondgate::seed::seed_database(url, Decimal::from(stock)).await?;
+        let pool = PgPool::connect(url).await?;
+        let kafka = bondgate_tests::fresh_kafka(label, partitions).await?;
+        let group = format!("{}.group", kafka.topics.documents);
+        Ok(Self {
+            url: url.to_owned(),
+            pool,
+            kafka,
+            group,
+        })
+    }
+
     /// The service's configuration for this test (small batches to exercise batch boundaries).
     pub fn config(&self, instance: &str) -> Config {
         let mut config = Config::default();
@@ -73,6 +103,7 @@ impl Harness {
     }
 
     pub fn start(&self, config: Config) -> InProcess {
+        let _ = &self.url;
         let (stop, stopped) = oneshot::channel::<()>();
         let handle = tokio::spawn(bondgate_clearance::run(config, async move {
             let _ = stopped.await;

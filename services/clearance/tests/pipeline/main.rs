@@ -3,7 +3,9 @@
 
 mod helpers;
 
+mod after_sales;
 mod clean;
 mod faults;
 mod poison;
 mod replay;
+mod sweep;
