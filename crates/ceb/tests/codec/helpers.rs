@@ -1,8 +1,5 @@
 //! Our own small fixtures (never copies of the official samples) and shared test utilities.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
 use bondgate_ceb::model::{
     BaseTransfer, Inventory, InventoryHead, InventoryList, InventoryReturn, InvtCancelReturn,
     InvtRefundReturn, Record, Tax, TaxHeadRd, TaxListRd,
@@ -180,38 +177,4 @@ pub fn ceb816() -> CebMessage {
         head,
         lists: vec![line],
     }]))
-}
-
-/// The official XSD folder: `BONDGATE_SAMPLES_DIR` or `../shared/domain/samples` beside the
-/// workspace.
-pub fn samples_dir() -> PathBuf {
-    std::env::var_os("BONDGATE_SAMPLES_DIR").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/domain/samples"),
-        PathBuf::from,
-    )
-}
-
-/// Validates `xml` against the official import XSD with xmllint; panics with its output.
-pub fn assert_xsd_valid(xml: &str, label: &str) {
-    let schema = samples_dir().join("ceb_import_202205.xsd");
-    assert!(schema.exists(), "XSD not found at {}", schema.display());
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = dir.path().join(format!("{label}.xml"));
-    std::fs::write(&file, xml).expect("write xml");
-    let output = Command::new("xmllint")
-        .arg("--noout")
-        .arg("--schema")
-        .arg(&schema)
-        .arg(&file)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!(
-                "xmllint could not run ({e}): install it with `apt-get install -y libxml2-utils`"
-            )
-        });
-    assert!(
-        output.status.success(),
-        "{label} fails the XSD:\n{}\n{xml}",
-        String::from_utf8_lossy(&output.stderr)
-    );
 }

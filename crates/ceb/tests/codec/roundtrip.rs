@@ -123,3 +123,18 @@ fn unencodable_characters_are_refused_with_their_path() {
         Some("/CEB622Message/InventoryReturn/returnInfo")
     );
 }
+
+/// The receipts bondgate emits (CEB624, CEB626, CEB816) read back unchanged.
+#[test]
+fn emitted_receipts_read_back_unchanged() {
+    for message in [
+        super::helpers::ceb624(),
+        super::helpers::ceb626(),
+        super::helpers::ceb816(),
+    ] {
+        let xml = bondgate_ceb::to_xml(&message).expect("emits");
+        let parsed = bondgate_ceb::parse_message(xml.as_bytes(), &bondgate_ceb::Limits::default())
+            .expect("parses");
+        assert_eq!(parsed, message, "{xml}");
+    }
+}
