@@ -136,7 +136,9 @@ where
             Err(error) => last_error = Some(error),
         }
         if Instant::now() >= deadline {
-            let cause = last_error.map(|e| format!(" (last error: {e:#})")).unwrap_or_default();
+            let cause = last_error
+                .map(|e| format!(" (last error: {e:#})"))
+                .unwrap_or_default();
             anyhow::bail!("timed out after {timeout:?} waiting for {what}{cause}");
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
