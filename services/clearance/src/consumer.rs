@@ -276,11 +276,11 @@ fn advance_held(
 ) {
     let mut held = context.held();
     for (partition, offset) in next {
-        if let (Some(now), Some(then)) = (held.get_mut(partition), before.get(partition)) {
-            if now == then {
-                assert!(*offset >= now.next_offset, "offsets only move forward");
-                now.next_offset = *offset;
-            }
+        if let (Some(now), Some(then)) = (held.get_mut(partition), before.get(partition))
+            && now == then
+        {
+            assert!(*offset >= now.next_offset, "offsets only move forward");
+            now.next_offset = *offset;
         }
     }
 }

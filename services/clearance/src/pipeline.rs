@@ -365,7 +365,10 @@ fn group_by_order(incoming: Vec<Incoming>) -> (Vec<OrderKey>, Vec<Vec<Incoming>>
     (keys, groups)
 }
 
-fn business_keys(groups: &[Vec<Incoming>]) -> (Vec<(String, String)>, Vec<(String, String)>) {
+/// `(enterprise code, business number)` pairs, e.g. `(payCode, payTransactionId)`.
+type BusinessKeys = Vec<(String, String)>;
+
+fn business_keys(groups: &[Vec<Incoming>]) -> (BusinessKeys, BusinessKeys) {
     let mut payments = Vec::new();
     let mut waybills = Vec::new();
     for document in groups.iter().flatten() {

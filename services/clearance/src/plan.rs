@@ -572,13 +572,13 @@ impl Planner {
         };
         let mut evaluation = evaluate(&bundle, &context);
         let line_items = line_items(&bundle, &evaluation, &reference.account_book);
-        if !matches!(evaluation.outcome, Outcome::Reject { .. }) {
-            if let Err(reason) = take_stock(stock, &line_items, &evaluation) {
-                evaluation.outcome = Outcome::Reject {
-                    codes: vec![codes::INSUFFICIENT_STOCK],
-                    reasons: vec![reason],
-                };
-            }
+        if !matches!(evaluation.outcome, Outcome::Reject { .. })
+            && let Err(reason) = take_stock(stock, &line_items, &evaluation)
+        {
+            evaluation.outcome = Outcome::Reject {
+                codes: vec![codes::INSUFFICIENT_STOCK],
+                reasons: vec![reason],
+            };
         }
         self.record_decision(work, bundle, evaluation, line_items, quota, quotas);
     }

@@ -20,7 +20,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 /// Advisory lock key of the relay leadership ("bgrelay" in ASCII, truncated).
-const RELAY_LOCK: i64 = 0x6267_7265_6c61_79;
+const RELAY_LOCK: i64 = 0x0062_6772_656c_6179;
 
 /// Settings of the relay.
 #[derive(Debug, Clone)]
@@ -49,12 +49,12 @@ pub async fn run(
         if leader.is_none() {
             leader = try_lead(&pool).await;
         }
-        if leader.is_some() {
-            if let Err(error) = drain(&pool, &producer, &settings, &metrics).await {
-                tracing::warn!(%error, "relay round failed; retrying");
-                // The lock may have died with the connection: check again next round.
-                leader = None;
-            }
+        if leader.is_some()
+            && let Err(error) = drain(&pool, &producer, &settings, &metrics).await
+        {
+            tracing::warn!(%error, "relay round failed; retrying");
+            // The lock may have died with the connection: check again next round.
+            leader = None;
         }
         tokio::select! {
             biased;
@@ -64,10 +64,10 @@ pub async fn run(
         }
     }
     // Publish what the last batch committed before stopping.
-    if leader.is_some() {
-        if let Err(error) = drain(&pool, &producer, &settings, &metrics).await {
-            tracing::warn!(%error, "final relay round failed");
-        }
+    if leader.is_some()
+        && let Err(error) = drain(&pool, &producer, &settings, &metrics).await
+    {
+        tracing::warn!(%error, "final relay round failed");
     }
 }
 

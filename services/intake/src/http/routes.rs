@@ -249,7 +249,10 @@ pub async fn submit_ceb(
         (status = 200, description = "The verdict", body = CheckReport),
         (status = 400, description = "Malformed JSON", body = ErrorResponse),
         (status = 401, description = "No valid API key", body = ErrorResponse),
+        (status = 413, description = "Body too large", body = ErrorResponse),
+        (status = 415, description = "Not application/json", body = ErrorResponse),
         (status = 422, description = "Not a bundle", body = ErrorResponse),
+        (status = 429, description = "Rate limit; see Retry-After", body = ErrorResponse),
     ),
     security(("api_key" = []))
 )]
@@ -309,6 +312,7 @@ async fn load_order(
         (status = 401, description = "No valid API key", body = ErrorResponse),
         (status = 403, description = "The key's enterprise is not involved", body = ErrorResponse),
         (status = 404, description = "`bg.order.not_found`", body = ErrorResponse),
+        (status = 429, description = "Rate limit; see Retry-After", body = ErrorResponse),
     ),
     security(("api_key" = []))
 )]
@@ -332,9 +336,11 @@ pub async fn order_status(
     ),
     responses(
         (status = 200, description = "CEB621Message", content_type = "application/xml", body = String),
+        (status = 401, description = "No valid API key", body = ErrorResponse),
         (status = 403, description = "The key's enterprise is not involved", body = ErrorResponse),
         (status = 404, description = "`bg.order.not_found`", body = ErrorResponse),
         (status = 409, description = "`bg.order.not_declared` or `bg.order.inventory_unavailable`", body = ErrorResponse),
+        (status = 429, description = "Rate limit; see Retry-After", body = ErrorResponse),
     ),
     security(("api_key" = []))
 )]

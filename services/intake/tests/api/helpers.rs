@@ -107,6 +107,8 @@ pub struct Options {
     pub rate_limit_per_second: u32,
     /// Token bucket size.
     pub rate_limit_burst: u32,
+    /// Seed the database like `bondgate seed` (reference data and the sample enterprises).
+    pub seeded: bool,
 }
 
 impl Default for Options {
@@ -116,6 +118,7 @@ impl Default for Options {
             produce_timeout_ms: 5_000,
             rate_limit_per_second: 1_000,
             rate_limit_burst: 1_000,
+            seeded: false,
         }
     }
 }
@@ -125,9 +128,14 @@ pub async fn spawn_app(options: Options) -> TestApp {
     if std::env::var_os("TEST_LOG").is_some() {
         bondgate_telemetry::init_logging();
     }
-    let (url, db) = bondgate_storage::testing::fresh_database("intake")
-        .await
-        .expect("a fresh database");
+    let (url, db) = if options.seeded {
+        bondgate_tests::seeded_database("intake", 100.into()).await
+    } else {
+        bondgate_storage::testing::fresh_database("intake")
+            .await
+            .map_err(Into::into)
+    }
+    .expect("a fresh database");
     let mut kafka = bondgate_tests::stack_kafka();
     let topic = bondgate_tests::fresh_topic(&kafka, "intake", PARTITIONS)
         .await

@@ -2,6 +2,8 @@
 //! database, its own topic and its own service on port 0.
 
 mod helpers;
+mod pipeline;
+mod schemathesis;
 
 use std::time::{Duration, Instant};
 
