@@ -1,8 +1,9 @@
 //! The bondgate command line, as a library so every command is testable without a process.
 //!
-//! One module per command — [`ceb`] (`ceb parse`), [`check`], [`migrate`], [`seed`] — plus what
-//! they share: [`error`] (unusable input, exit status 2), [`reference`] (account book and
-//! positive list), [`declare`] (the pre-flight CEB621) and [`database`] (connection flags).
+//! One module per command — [`ceb`] (`ceb parse`), [`check`], [`migrate`], [`seed`], [`keys`],
+//! [`export`], [`demo`] — plus what they share: [`error`] (unusable input, exit status 2), [`reference`]
+//! (account book and positive list), [`declare`] (the pre-flight CEB621) and [`database`]
+//! (connection flags).
 //! `main.rs` only parses the command line, calls [`run`] and maps errors to exit statuses.
 
 #![warn(missing_docs)]
@@ -11,7 +12,10 @@ pub mod ceb;
 pub mod check;
 pub mod database;
 pub mod declare;
+pub mod demo;
 pub mod error;
+pub mod export;
+pub mod keys;
 pub mod migrate;
 pub mod reference;
 pub mod seed;
@@ -38,6 +42,13 @@ pub enum Command {
     Migrate(migrate::MigrateArgs),
     /// Load the positive list, account book (with initial stock) and enterprises.
     Seed(seed::SeedArgs),
+    /// Create, revoke or list API keys of the intake API.
+    Keys(keys::KeysArgs),
+    /// Export the signed CEB621 inventory list of a declared order.
+    Export(export::ExportArgs),
+    /// Submit a generated sale-day load through the running intake API and summarise the
+    /// decisions (needs the stack, migrated and seeded, and intake and clearance running).
+    Demo(demo::DemoArgs),
 }
 
 /// Runs one command. Unusable input comes back as an [`error::InputError`] inside the
@@ -48,5 +59,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Check(args) => check::run(args),
         Command::Migrate(args) => migrate::run(args).await,
         Command::Seed(args) => seed::run(args).await,
+        Command::Keys(args) => keys::run(args).await,
+        Command::Export(args) => export::run(args).await,
+        Command::Demo(args) => Box::pin(demo::run(args)).await,
     }
 }

@@ -1,5 +1,5 @@
 //! Integration tests of the `bondgate` binary: `ceb parse`, `check` on our own fixtures,
-//! `migrate` and `seed` against a per-test database on the local stack.
+//! `migrate`, `seed` and `keys` against a per-test database on the local stack.
 
 mod helpers;
 
@@ -385,4 +385,115 @@ fn seed_refuses_a_bad_enterprises_file_before_connecting() {
         "{run:?}"
     );
     assert!(run.stderr.contains("pirate"), "{run:?}");
+}
+
+#[tokio::test]
+async fn keys_are_created_once_listed_without_secrets_and_revoked() {
+    // Goal: `keys create|list|revoke` drive the intake's key store; the secret is printed once.
+    // Method: on a seeded database, create two keys, authenticate with one, list (all and per
+    // enterprise) looking for the secret, revoke by prefix and authenticate again.
+    let (url, db) = fresh_database("cli")
+        .await
+        .expect("the local stack's PostgreSQL is up");
+    bondgate::seed::seed_database(&url, Decimal::ZERO)
+        .await
+        .unwrap();
+    let env = [("BONDGATE__DATABASE__URL", url.as_str())];
+    let args = [
+        "keys",
+        "create",
+        "--enterprise",
+        "5001980001",
+        "--label",
+        "shop",
+    ];
+    let created = bondgate_with_env(&args, &env);
+    assert_eq!(created.code, 0, "{created:?}");
+    assert!(
+        created.stderr.contains("cannot be shown again"),
+        "{created:?}"
+    );
+    let created = created.json();
+    let key = created["key"].as_str().unwrap().to_owned();
+    let prefix = created["prefix"].as_str().unwrap().to_owned();
+    assert!(key.starts_with(&format!("bg_{prefix}_")), "{created:#}");
+    let other = bondgate_with_env(&["keys", "create", "--enterprise", "5001980021"], &env);
+    assert_eq!(other.code, 0, "{other:?}");
+
+    let principal = bondgate_intake::keys::authenticate(&db, &key)
+        .await
+        .unwrap();
+    assert_eq!(principal.unwrap().enterprise_code, "5001980001");
+
+    let secret = key.rsplit('_').next().unwrap();
+    let all = bondgate_with_env(&["keys", "list"], &env);
+    assert_eq!(all.code, 0, "{all:?}");
+    assert!(
+        !all.stdout.contains(secret),
+        "a listing must not show the secret"
+    );
+    assert_eq!(all.json().as_array().unwrap().len(), 2);
+    let mine = bondgate_with_env(&["keys", "list", "--enterprise", "5001980001"], &env).json();
+    assert_eq!(mine.as_array().unwrap().len(), 1);
+    assert_eq!(mine[0]["prefix"], prefix.as_str());
+    assert_eq!(mine[0]["label"], "shop");
+    assert!(mine[0]["revokedAt"].is_null());
+    assert!(mine[0].get("key").is_none(), "{mine:#}");
+
+    let revoked = bondgate_with_env(&["keys", "revoke", &prefix], &env);
+    assert_eq!(revoked.code, 0, "{revoked:?}");
+    assert!(
+        bondgate_intake::keys::authenticate(&db, &key)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let mine = bondgate_with_env(&["keys", "list", "--enterprise", "5001980001"], &env).json();
+    assert!(mine[0]["revokedAt"].is_string(), "{mine:#}");
+    let again = bondgate_with_env(&["keys", "revoke", mine[0]["id"].as_str().unwrap()], &env);
+    assert_eq!(again.code, 0, "revoking twice is harmless: {again:?}");
+}
+
+#[tokio::test]
+async fn keys_for_unknown_enterprises_or_prefixes_exit_2() {
+    // Goal: naming what does not exist is unusable input (exit 2, one line), not a crash.
+    // Method: create for an unregistered code and revoke an unknown prefix on an empty schema.
+    let (url, _db) = fresh_database("cli")
+        .await
+        .expect("the local stack's PostgreSQL is up");
+    let env = [("BONDGATE__DATABASE__URL", url.as_str())];
+    let run = bondgate_with_env(&["keys", "create", "--enterprise", "9999999999"], &env);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert_eq!(run.stdout, "");
+    assert!(
+        run.stderr
+            .starts_with("bondgate: bg.input.value at --enterprise: enterprise 9999999999"),
+        "{run:?}"
+    );
+    let run = bondgate_with_env(&["keys", "revoke", "0123456789ab"], &env);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("no API key 0123456789ab"), "{run:?}");
+    let run = bondgate_with_env(&["keys", "list"], &env);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json(), serde_json::json!([]));
+}
+
+#[test]
+fn demo_refuses_out_of_range_flags_before_connecting() {
+    // Goal: bad demo flags are unusable input. Method: --orders 0 and --concurrency 0 with an
+    // unreachable database: exit 2 must come before any connection attempt.
+    let env = [(
+        "BONDGATE__DATABASE__URL",
+        "postgres://nobody@127.0.0.1:1/none",
+    )];
+    let run = bondgate_with_env(&["demo", "--orders", "0"], &env);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr
+            .starts_with("bondgate: bg.input.value at --orders"),
+        "{run:?}"
+    );
+    let run = bondgate_with_env(&["demo", "--concurrency", "0"], &env);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("--concurrency"), "{run:?}");
 }

@@ -46,5 +46,41 @@ async fn shuffled_documents_clear_exactly_once_across_batches() -> anyhow::Resul
         .count("SELECT (count(*) * 100000 - sum(on_hand))::bigint FROM account_book_items")
         .await?;
     assert_eq!(declared_qty, deducted);
+    export_is_signed_and_verifies(&harness).await?;
     harness.assert_invariants().await
+}
+
+/// `bondgate export` rebuilds a released order's CEB621 and signs it; the signature verifies
+/// with the agent's public key and the message parses back as a signed CEB621.
+async fn export_is_signed_and_verifies(harness: &Harness) -> anyhow::Result<()> {
+    let (ebp_code, order_no): (String, String) =
+        sqlx::query_as("SELECT ebp_code, order_no FROM declarations WHERE status = 800 LIMIT 1")
+            .fetch_one(&harness.pool)
+            .await?;
+    let dir = tempfile::tempdir()?;
+    let key = bondgate_ceb::sign::SigningKey::generate()?;
+    let key_file = dir.path().join("agent.pem");
+    std::fs::write(&key_file, key.to_pkcs8_pem()?)?;
+    let out = dir.path().join("inventory.xml");
+    bondgate::export::run(bondgate::export::ExportArgs {
+        ebp_code,
+        order_no: order_no.clone(),
+        signing_key: Some(key_file),
+        key_name: "test-agent".into(),
+        customs_code: "8012".into(),
+        out: Some(out.clone()),
+        database: bondgate::database::DatabaseArgs {
+            database_url: Some(harness.url.clone()),
+        },
+    })
+    .await?;
+    let xml = std::fs::read_to_string(&out)?;
+    bondgate_ceb::sign::verify(&xml, &key.verifying_key())?;
+    let parsed = bondgate_ceb::parse_message(xml.as_bytes(), &bondgate_ceb::Limits::default())?;
+    assert_eq!(parsed.code(), "CEB621");
+    assert!(
+        xml.contains(&order_no),
+        "the export is the order's inventory"
+    );
+    Ok(())
 }
