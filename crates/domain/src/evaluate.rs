@@ -74,7 +74,40 @@ pub enum Outcome {
     },
 }
 
+/// An outcome as receipts and reports state it: the decision status and its codes and reasons.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutcomeSummary {
+    /// 800 release, 300 hold for review, 100 reject.
+    pub status: u16,
+    /// Rejection codes (customs codes such as `-621005`) or hold codes (`bg.risk.*`).
+    pub codes: Vec<String>,
+    /// One explanation per code.
+    pub reasons: Vec<String>,
+}
+
 impl Outcome {
+    /// The decision status with its codes and reasons, as text (one mapping for every caller).
+    pub fn summary(&self) -> OutcomeSummary {
+        let (status, codes, reasons) = match self {
+            Self::Release => (800, Vec::new(), Vec::new()),
+            Self::Hold { reasons } => (
+                300,
+                reasons.iter().map(|r| r.code.to_owned()).collect(),
+                reasons.iter().map(|r| r.message.clone()).collect(),
+            ),
+            Self::Reject { codes, reasons } => (
+                100,
+                codes.iter().map(|c| c.code.to_string()).collect(),
+                reasons.clone(),
+            ),
+        };
+        OutcomeSummary {
+            status,
+            codes,
+            reasons,
+        }
+    }
+
     /// The receipt status: 800, 300, the first negative code, or 100.
     pub fn status(&self) -> ReturnStatus {
         match self {

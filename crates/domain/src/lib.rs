@@ -41,7 +41,7 @@ pub mod types;
 
 pub use csv_table::CsvError;
 pub use documents::{Cancellation, Order, OrderBundle, Payment, Refund, Waybill};
-pub use evaluate::{EvalContext, Evaluation, Outcome, evaluate};
+pub use evaluate::{EvalContext, Evaluation, Outcome, OutcomeSummary, evaluate};
 pub use problem::{Problem, Problems};
 pub use status::ReturnStatus;
 pub use types::{Amount, HsCode, OrderKey, Quantity};

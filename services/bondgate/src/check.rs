@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use bondgate_ceb::model::{LogisticsHead, Order as RawOrder, PaymentHead};
 use bondgate_ceb::sign::SigningKey;
 use bondgate_ceb::{CebMessage, Declaration};
+use bondgate_domain::OutcomeSummary;
 use bondgate_domain::config::RulesConfig;
 use bondgate_domain::matching::Finding;
 use bondgate_domain::tax::TaxRegime;
@@ -273,19 +274,11 @@ pub fn report_of_problems(problems: Vec<Problem>, notes: Vec<String>) -> CheckRe
 
 /// The verdict of an evaluation.
 pub fn report_of_evaluation(evaluation: &Evaluation, notes: Vec<String>) -> CheckReport {
-    let (status, codes, reasons) = match &evaluation.outcome {
-        Outcome::Release => (STATUS_RELEASED, Vec::new(), Vec::new()),
-        Outcome::Hold { reasons } => (
-            STATUS_HOLD,
-            reasons.iter().map(|r| r.code.to_owned()).collect(),
-            reasons.iter().map(|r| r.message.clone()).collect(),
-        ),
-        Outcome::Reject { codes, reasons } => (
-            STATUS_REJECTED,
-            codes.iter().map(|c| c.code.to_string()).collect(),
-            reasons.clone(),
-        ),
-    };
+    let OutcomeSummary {
+        status,
+        codes,
+        reasons,
+    } = evaluation.outcome.summary();
     let tax = &evaluation.tax;
     CheckReport {
         status,

@@ -592,7 +592,8 @@ impl Planner {
         quota: QuotaKey,
         quotas: &mut HashMap<QuotaKey, Decimal>,
     ) {
-        let (status, codes, reasons) = outcome_parts(&evaluation.outcome);
+        let summary = evaluation.outcome.summary();
+        let (status, codes, reasons) = (i32::from(summary.status), summary.codes, summary.reasons);
         let accepted = status != 100;
         if accepted {
             *quotas.entry(quota.clone()).or_default() += evaluation.quota_amount;
@@ -674,23 +675,6 @@ impl Planner {
                 self.receipt(work, Flow::Inventory, 100, info, codes.to_vec());
             }
         }
-    }
-}
-
-/// Status, codes and reasons of an outcome (a rejection is 100 with its customs codes).
-fn outcome_parts(outcome: &Outcome) -> (i32, Vec<String>, Vec<String>) {
-    match outcome {
-        Outcome::Release => (800, vec![], vec![]),
-        Outcome::Hold { reasons } => (
-            300,
-            reasons.iter().map(|r| r.code.to_owned()).collect(),
-            reasons.iter().map(|r| r.message.clone()).collect(),
-        ),
-        Outcome::Reject { codes, reasons } => (
-            100,
-            codes.iter().map(|c| c.code.to_string()).collect(),
-            reasons.clone(),
-        ),
     }
 }
 

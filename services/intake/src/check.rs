@@ -4,12 +4,13 @@
 use std::collections::BTreeMap;
 
 use bondgate_ceb::model::{LogisticsHead, Order as RawOrder, PaymentHead};
+use bondgate_domain::OutcomeSummary;
 use bondgate_domain::account_book::AccountBook;
 use bondgate_domain::config::RulesConfig;
 use bondgate_domain::positive_list::PositiveList;
 use bondgate_domain::tax::TaxRegime;
 use bondgate_domain::{
-    EvalContext, Evaluation, Order, OrderBundle, Outcome, Payment, Problem, Waybill, evaluate,
+    EvalContext, Evaluation, Order, OrderBundle, Payment, Problem, Waybill, evaluate,
 };
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
@@ -210,19 +211,11 @@ fn to_json<T: Serialize>(value: &T) -> serde_json::Value {
 }
 
 fn report_of_evaluation(evaluation: &Evaluation) -> CheckReport {
-    let (status, codes, reasons) = match &evaluation.outcome {
-        Outcome::Release => (800, Vec::new(), Vec::new()),
-        Outcome::Hold { reasons } => (
-            300,
-            reasons.iter().map(|r| r.code.to_owned()).collect(),
-            reasons.iter().map(|r| r.message.clone()).collect(),
-        ),
-        Outcome::Reject { codes, reasons } => (
-            100,
-            codes.iter().map(|c| c.code.to_string()).collect(),
-            reasons.clone(),
-        ),
-    };
+    let OutcomeSummary {
+        status,
+        codes,
+        reasons,
+    } = evaluation.outcome.summary();
     let tax = &evaluation.tax;
     CheckReport {
         status,
