@@ -30,6 +30,11 @@ impl MigratorTrait for Migrator {
                 up: include_str!("sql/0003_review.up.sql"),
                 down: include_str!("sql/0003_review.down.sql"),
             }),
+            Box::new(SqlMigration {
+                name: "m20261124_000004_create_review_indexes",
+                up: include_str!("sql/0004_review_indexes.up.sql"),
+                down: include_str!("sql/0004_review_indexes.down.sql"),
+            }),
         ]
     }
 }

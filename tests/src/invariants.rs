@@ -28,7 +28,7 @@ const CHECKS: &[Check] = &[
         sql: "WITH held AS (
                 SELECT l.ems_no, l.item_record_no, sum(l.qty) AS qty FROM declaration_lines l
                 JOIN declarations d ON d.id = l.declaration_id
-                WHERE d.status = 300 AND d.cancelled_at IS NULL GROUP BY 1, 2)
+                WHERE d.status IN (300, 500) AND d.cancelled_at IS NULL GROUP BY 1, 2)
               SELECT i.ems_no || '/' || i.item_record_no || ': reserved ' || i.reserved
                      || ' but held lines total ' || COALESCE(h.qty, 0)
               FROM account_book_items i
@@ -52,22 +52,39 @@ const CHECKS: &[Check] = &[
                      || max(sequence)
               FROM receipts GROUP BY ebp_code, order_no HAVING count(*) <> max(sequence)",
     },
+    // The pipeline decides once (800, 300 or 100); a hold (300) may be followed by one
+    // officer's final decision (800 or 100), possibly after an inspection (500).
     Check {
-        name: "every declaration has exactly one decision receipt (800, 300 or 100)",
-        sql: "SELECT d.ebp_code || '/' || d.order_no || ': ' || count(r.id) || ' decision receipts'
+        name: "every declaration has one pipeline decision and at most one officer decision",
+        sql: "SELECT d.ebp_code || '/' || d.order_no || ': ' || count(*) FILTER (WHERE r.return_status = 300)
+                     || ' holds, ' || count(*) FILTER (WHERE r.return_status IN (800, 100))
+                     || ' final decision receipts'
               FROM declarations d
               LEFT JOIN receipts r ON r.ebp_code = d.ebp_code AND r.order_no = d.order_no
                    AND r.flow = 1 AND r.return_status IN (800, 300, 100)
-              GROUP BY d.id, d.ebp_code, d.order_no HAVING count(r.id) <> 1",
+              GROUP BY d.id, d.ebp_code, d.order_no
+              HAVING NOT ((count(*) FILTER (WHERE r.return_status = 300) = 0
+                           AND count(*) FILTER (WHERE r.return_status IN (800, 100)) = 1)
+                       OR (count(*) FILTER (WHERE r.return_status = 300) = 1
+                           AND count(*) FILTER (WHERE r.return_status IN (800, 100)) <= 1))",
     },
     Check {
-        name: "decision receipts agree with the declaration's status",
+        name: "the latest decision receipt agrees with the declaration's status",
         sql: "SELECT d.ebp_code || '/' || d.order_no || ': status ' || d.status || ', receipt '
                      || r.return_status
-              FROM declarations d JOIN receipts r
-                ON r.ebp_code = d.ebp_code AND r.order_no = d.order_no AND r.flow = 1
-               AND r.return_status IN (800, 300, 100)
-              WHERE d.status IN (800, 300, 100) AND d.status <> r.return_status",
+              FROM declarations d
+              CROSS JOIN LATERAL (
+                SELECT return_status FROM receipts r
+                WHERE r.ebp_code = d.ebp_code AND r.order_no = d.order_no AND r.flow = 1
+                  AND r.return_status IN (800, 300, 500, 100)
+                ORDER BY r.sequence DESC LIMIT 1) r
+              WHERE d.status IN (800, 300, 500, 100) AND d.status <> r.return_status",
+    },
+    Check {
+        name: "open review tasks are declarations still held (300) or in inspection (500)",
+        sql: "SELECT d.ebp_code || '/' || d.order_no || ': open task, status ' || d.status
+              FROM review_tasks t JOIN declarations d ON d.id = t.declaration_id
+              WHERE t.state = 'open' AND (d.status NOT IN (300, 500) OR d.cancelled_at IS NOT NULL)",
     },
     Check {
         name: "receipts point at their order's declaration",
@@ -76,11 +93,14 @@ const CHECKS: &[Check] = &[
               WHERE d.ebp_code <> r.ebp_code OR d.order_no <> r.order_no",
     },
     Check {
-        name: "released declarations carry an invtNo, rejected ones none",
+        // An officer's rejection comes after the invtNo was assigned (120), which it keeps.
+        name: "released declarations carry an invtNo, rejected ones none unless held first",
         sql: "SELECT ebp_code || '/' || order_no || ': status ' || status || ' invt_no '
                      || COALESCE(invt_no, 'none')
-              FROM declarations
-              WHERE (status IN (800, 300) AND invt_no IS NULL) OR (status = 100 AND invt_no IS NOT NULL)",
+              FROM declarations d
+              WHERE (status IN (800, 300, 500) AND invt_no IS NULL)
+                 OR (status = 100 AND invt_no IS NOT NULL
+                     AND NOT EXISTS (SELECT 1 FROM review_tasks t WHERE t.declaration_id = d.id))",
     },
     Check {
         name: "no order is both declared and still waiting",

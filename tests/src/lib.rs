@@ -5,6 +5,7 @@
 
 pub mod invariants;
 pub mod private_postgres;
+pub mod promtool;
 
 use anyhow::Context as _;
 use bondgate_kafka::KafkaConfig;
@@ -117,6 +118,40 @@ pub async fn consume_all(
         }
     }
     Ok(records)
+}
+
+/// Reads `topic` from the start until `distinct` different identities (by `identity` of the
+/// value) were seen or `timeout` passed; returns those identities. Publication is at least
+/// once (a relay that dies between the broker's acknowledgement and marking the row published
+/// sends it again), so counting records would stop short when a receipt was published twice.
+pub async fn consume_distinct(
+    config: &KafkaConfig,
+    topic: &str,
+    distinct: usize,
+    timeout: Duration,
+    identity: impl Fn(&[u8]) -> anyhow::Result<String>,
+) -> anyhow::Result<std::collections::BTreeSet<String>> {
+    let consumer: StreamConsumer = bondgate_kafka::consumer_config(
+        config,
+        &format!("{topic}.reader.{}", uuid::Uuid::new_v4()),
+        "test-reader",
+    )
+    .create()?;
+    consumer.subscribe(&[topic])?;
+    let mut seen = std::collections::BTreeSet::new();
+    let deadline = Instant::now() + timeout;
+    let mut stream = consumer.stream();
+    while seen.len() < distinct {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, stream.next()).await {
+            Ok(Some(Ok(message))) => {
+                seen.insert(identity(message.payload().unwrap_or_default())?);
+            }
+            Ok(Some(Err(error))) => return Err(error.into()),
+            Ok(None) | Err(_) => break,
+        }
+    }
+    Ok(seen)
 }
 
 /// Polls `check` until it returns true or `timeout` passes. Errors of `check` count as "not

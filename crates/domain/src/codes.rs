@@ -120,6 +120,9 @@ codes! {
     ITEM_NOT_RECORDED = -900205, "表体第[*]项商品未在账册备案";
     /// bondgate: not enough bonded stock for an account-book item.
     INSUFFICIENT_STOCK = -900301, "账册料号[*]库存不足";
+    /// bondgate: a customs officer refused the release after manual review (the officer's
+    /// reason is in the receipt), when no more specific code applies.
+    MANUAL_REVIEW_REFUSED = -900401, "人工审核不予放行";
 }
 
 #[cfg(test)]

@@ -30,6 +30,19 @@ pub fn mask_phone(phone: &str) -> String {
     mask_middle(phone.trim(), 3, 4)
 }
 
+/// Masks a person's name, keeping only the first character: `张三丰` → `张**`.
+pub fn mask_name(name: &str) -> String {
+    mask_middle(name.trim(), 1, 0)
+}
+
+/// Masks an address, keeping the first 6 characters (province and city, as a rule) and
+/// replacing the rest with four `*` whatever its length, so the length does not leak either:
+/// `重庆市渝北区两路街道1号` → `重庆市渝北区****`.
+pub fn mask_address(address: &str) -> String {
+    let kept: String = address.trim().chars().take(6).collect();
+    format!("{kept}****")
+}
+
 /// Keyed hash (HMAC-SHA256, lower-case hex) of an ID number, the lookup key of the buyer's
 /// annual quota, so the plain number is never stored. The number is trimmed and upper-cased
 /// first because the check character `X` is written both ways.
@@ -52,6 +65,10 @@ mod tests {
         assert_eq!(mask_phone("13812345678"), "138****5678");
         assert_eq!(mask_phone("1234567"), "*******");
         assert_eq!(mask_id_number(""), "");
+        assert_eq!(mask_name("张三丰"), "张**");
+        assert_eq!(mask_name("A"), "*");
+        assert_eq!(mask_address("重庆市渝北区两路街道1号"), "重庆市渝北区****");
+        assert_eq!(mask_address("渝北"), "渝北****");
     }
 
     #[test]

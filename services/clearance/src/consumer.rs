@@ -349,6 +349,8 @@ fn seek_all(
 fn record_lag(consumer: &BaseConsumer<ClearanceContext>, context: &ClearanceContext) {
     let topic = context.pipeline.positions.topic.clone();
     let held = context.held().clone();
+    // Forget partitions handed to another instance: their lag is that instance's to report.
+    context.pipeline.metrics.consumer_lag.reset();
     for (partition, position) in held {
         if let Ok((_, high)) =
             consumer.fetch_watermarks(&topic, partition, Duration::from_millis(500))
@@ -379,5 +381,12 @@ fn sweep(context: &ClearanceContext, settings: &LoopSettings) {
             tracing::info!(swept, "closed incomplete orders");
         }
         Err(error) => tracing::warn!(%error, "sweep failed"),
+    }
+    match context
+        .handle
+        .block_on(sweeper::pending_count(&pipeline.pool, &held))
+    {
+        Ok(pending) => pipeline.metrics.orders_pending.set(pending),
+        Err(error) => tracing::debug!(%error, "counting pending orders failed"),
     }
 }

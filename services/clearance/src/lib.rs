@@ -40,6 +40,19 @@ pub async fn run(
     config: Config,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(&config.clearance.listen)
+        .await
+        .with_context(|| format!("binding {}", config.clearance.listen))?;
+    run_with_listener(config, listener, shutdown).await
+}
+
+/// As [`run`], with `/metrics`, `/healthz` and `/readyz` served on an already bound `listener`
+/// (tests bind port 0 and read the address before starting the service).
+pub async fn run_with_listener(
+    config: Config,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
     if config.security.uses_dev_keys() {
         tracing::warn!(
             "using the public development keys for personal data: set [security] in production"
@@ -52,9 +65,6 @@ pub async fn run(
     let registry = bondgate_telemetry::registry("clearance");
     let metrics = Metrics::register(&registry)?;
     let pipeline = Arc::new(build_pipeline(&config, pool.clone(), metrics.clone()).await?);
-    let listener = tokio::net::TcpListener::bind(&config.clearance.listen)
-        .await
-        .with_context(|| format!("binding {}", config.clearance.listen))?;
     tracing::info!(listen = %listener.local_addr()?, "clearance ops endpoints up");
     let ops = tokio::spawn(serve_ops(
         listener,

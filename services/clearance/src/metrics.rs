@@ -1,8 +1,15 @@
 //! The clearance service's metrics, emitted per batch (never per record).
 
 use prometheus::{
-    Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    Gauge, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry,
 };
+
+/// Dead-letter classes (see `decode::DeadLetter::class`), exported at 0 from the start so that
+/// `increase()` in alert rules sees the first dead letter after a restart.
+const DEAD_LETTER_CLASSES: [&str; 3] = ["decode", "unroutable", "invalid"];
+/// Reasons of batch retries (see `consumer::run_loop`), exported at 0 from the start.
+const RETRY_REASONS: [&str; 2] = ["database", "stale"];
 
 /// All metrics of the pipeline, registered in one registry.
 #[derive(Clone, Debug)]
@@ -23,15 +30,17 @@ pub struct Metrics {
     pub batch_retries: IntCounterVec,
     /// Receipts written but not yet published.
     pub outbox_backlog: IntGauge,
+    /// Age of the oldest unpublished receipt (0 when none), measured from the database.
+    pub outbox_oldest_age: Gauge,
     /// Receipts published to `cbec.receipts.v1`.
     pub receipts_published: IntCounter,
     /// Records behind the end of each partition this instance owns.
     pub consumer_lag: IntGaugeVec,
-    /// Orders waiting for a missing document.
+    /// Orders of the held partitions waiting for a missing document, measured at each sweep.
     pub orders_pending: IntGauge,
     /// Orders closed by the sweeper as incomplete.
     pub orders_swept: IntCounter,
-    /// Offsets that were expected but never seen (broker lost data), by partition.
+    /// Offsets that were expected but never seen (broker lost data).
     pub offset_gaps: IntCounter,
 }
 
@@ -95,6 +104,10 @@ impl Metrics {
                 "bondgate_clearance_outbox_backlog_receipts",
                 "Receipts written but not yet published.",
             )?,
+            outbox_oldest_age: Gauge::new(
+                "bondgate_clearance_outbox_oldest_age_seconds",
+                "Age of the oldest unpublished receipt; 0 when the outbox is empty.",
+            )?,
             receipts_published: IntCounter::new(
                 "bondgate_clearance_receipts_published_total",
                 "Receipts published to the receipts topic.",
@@ -107,8 +120,8 @@ impl Metrics {
                 &["partition"],
             )?,
             orders_pending: IntGauge::new(
-                "bondgate_clearance_orders_pending",
-                "Orders waiting for a missing document.",
+                "bondgate_clearance_pending_orders",
+                "Orders of the held partitions waiting for a missing document.",
             )?,
             orders_swept: IntCounter::new(
                 "bondgate_clearance_orders_swept_total",
@@ -119,6 +132,12 @@ impl Metrics {
                 "Expected offsets never seen: the broker lost records.",
             )?,
         };
+        for class in DEAD_LETTER_CLASSES {
+            metrics.dead_letters.with_label_values(&[class]);
+        }
+        for reason in RETRY_REASONS {
+            metrics.batch_retries.with_label_values(&[reason]);
+        }
         metrics.register_all(registry)?;
         Ok(metrics)
     }
@@ -132,6 +151,7 @@ impl Metrics {
         registry.register(Box::new(self.dead_letters.clone()))?;
         registry.register(Box::new(self.batch_retries.clone()))?;
         registry.register(Box::new(self.outbox_backlog.clone()))?;
+        registry.register(Box::new(self.outbox_oldest_age.clone()))?;
         registry.register(Box::new(self.receipts_published.clone()))?;
         registry.register(Box::new(self.consumer_lag.clone()))?;
         registry.register(Box::new(self.orders_pending.clone()))?;

@@ -16,11 +16,13 @@ use rust_decimal::Decimal;
 use sqlx::pool::PoolConnection;
 use sqlx::{PgPool, Postgres, Row};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
 /// Advisory lock key of the relay leadership ("bgrelay" in ASCII, truncated).
 const RELAY_LOCK: i64 = 0x0062_6772_656c_6179;
+/// How often every instance measures the outbox (size and age of the oldest receipt).
+const MEASURE_INTERVAL: Duration = Duration::from_secs(5);
 
 /// Settings of the relay.
 #[derive(Debug, Clone)]
@@ -45,7 +47,17 @@ pub async fn run(
     stop: Arc<Notify>,
 ) {
     let mut leader: Option<PoolConnection<Postgres>> = None;
+    let mut measured_at: Option<Instant> = None;
     loop {
+        // Every instance, leader or not, reads the outbox's real size and age now and then: the
+        // gauges are also moved by each batch (up) and each relay round (down), and without this
+        // the gauge of an instance that is not the leader would only ever go up.
+        if measured_at.is_none_or(|at| at.elapsed() >= MEASURE_INTERVAL) {
+            measured_at = Some(Instant::now());
+            if let Err(error) = measure(&pool, &metrics).await {
+                tracing::debug!(%error, "outbox measurement failed");
+            }
+        }
         if leader.is_none() {
             leader = try_lead(&pool).await;
         }
@@ -69,6 +81,20 @@ pub async fn run(
     {
         tracing::warn!(%error, "final relay round failed");
     }
+}
+
+/// Sets the outbox gauges from the unpublished receipts (an index-only range of the partial
+/// index `receipts_unpublished`).
+async fn measure(pool: &PgPool, metrics: &Metrics) -> Result<(), sqlx::Error> {
+    let (backlog, age): (i64, f64) = sqlx::query_as(
+        "SELECT count(*), coalesce(extract(epoch FROM now() - min(created_at))::float8, 0)
+         FROM receipts WHERE published_at IS NULL",
+    )
+    .fetch_one(pool)
+    .await?;
+    metrics.outbox_backlog.set(backlog);
+    metrics.outbox_oldest_age.set(age.max(0.0));
+    Ok(())
 }
 
 async fn try_lead(pool: &PgPool) -> Option<PoolConnection<Postgres>> {
@@ -99,6 +125,9 @@ pub async fn drain(
                     .fetch_one(pool)
                     .await?;
             metrics.outbox_backlog.set(backlog);
+            if backlog == 0 {
+                metrics.outbox_oldest_age.set(0.0);
+            }
             return Ok(());
         }
     }

@@ -12,6 +12,20 @@ use std::collections::BTreeMap;
 /// At most this many orders are closed per sweep, to keep its transaction short.
 const SWEEP_ORDERS_MAX: i64 = 10_000;
 
+/// Orders of the held partitions still waiting for a document (the `pending_orders_sweep`
+/// partial index answers it).
+pub async fn pending_count(pool: &PgPool, held: &BTreeMap<i32, Position>) -> sqlx::Result<i64> {
+    if held.is_empty() {
+        return Ok(0);
+    }
+    sqlx::query_scalar(
+        "SELECT count(*) FROM pending_orders WHERE partition = ANY($1) AND state = 'waiting'",
+    )
+    .bind(held.keys().copied().collect::<Vec<i32>>())
+    .fetch_one(pool)
+    .await
+}
+
 /// Closes expired pending orders of the held partitions; returns how many.
 pub async fn sweep(
     pool: &PgPool,

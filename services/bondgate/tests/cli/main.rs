@@ -1,7 +1,8 @@
 //! Integration tests of the `bondgate` binary: `ceb parse`, `check` on our own fixtures,
-//! `migrate`, `seed` and `keys` against a per-test database on the local stack.
+//! `migrate`, `seed`, `keys` and `officers` against a per-test database on the local stack.
 
 mod helpers;
+mod officers;
 
 use bondgate_ceb::sign::{SigningKey, VerifyingKey, verify};
 use bondgate_storage::testing::{empty_database, fresh_database};

@@ -163,17 +163,16 @@ impl Harness {
         let published = self
             .count("SELECT count(*) FROM receipts WHERE published_at IS NOT NULL")
             .await?;
-        let records = bondgate_tests::consume_all(
+        let ids: Vec<String> = bondgate_tests::consume_distinct(
             &self.kafka,
             &self.kafka.topics.receipts,
             usize::try_from(published)?,
             Duration::from_secs(60),
+            |value| Ok(v1::Receipt::decode(value)?.receipt_id),
         )
-        .await?;
-        let ids: Vec<String> = records
-            .iter()
-            .map(|(_, value)| v1::Receipt::decode(value.as_slice()).map(|r| r.receipt_id))
-            .collect::<Result<_, _>>()?;
+        .await?
+        .into_iter()
+        .collect();
         anomalies.extend(bondgate_tests::invariants::check_receipts_topic(&self.pool, &ids).await?);
         assert!(
             anomalies.is_empty(),

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
+use axum::http::HeaderName;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -19,6 +20,9 @@ use bondgate_storage::crypto::PayloadCipher;
 use bondgate_telemetry::ReadinessCheck;
 use prometheus::Registry;
 use sea_orm::DatabaseConnection;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use tracing::Span;
 
 use crate::config::IntakeConfig;
 use crate::error::ApiError;
@@ -54,8 +58,16 @@ pub struct AppState {
     pub metrics: Metrics,
 }
 
+/// The request id header: taken from the client when it sends a usable one, made up (a UUID)
+/// otherwise, echoed in the response and recorded in every log line of the request.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
 /// The whole API: `/v1/...`, `/openapi.json`, and `/metrics`, `/healthz`, `/readyz`.
+///
+/// Every request runs in a `request` span carrying `request_id`, `method` and the route
+/// template (never the path itself, nor headers or bodies); server errors are logged there.
 pub fn router(state: AppState, registry: Registry, readiness: ReadinessCheck) -> Router {
+    let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
     let api = Router::new()
         .route("/v1/documents", post(routes::submit_documents))
         .route("/v1/ceb", post(routes::submit_ceb))
@@ -78,6 +90,45 @@ pub fn router(state: AppState, registry: Registry, readiness: ReadinessCheck) ->
             }
         })
         .layer(middleware::from_fn_with_state(state, observe))
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .layer(middleware::from_fn(drop_unusable_request_id))
+}
+
+/// Longest client-supplied request id kept; a longer or odd one is replaced by a UUID.
+const REQUEST_ID_CHARS_MAX: usize = 64;
+
+/// Removes a client's `x-request-id` unless it is 1 to 64 characters of `[A-Za-z0-9._:-]`, so
+/// that nothing else (personal data, log forgery) reaches the logs through it.
+async fn drop_unusable_request_id(mut request: Request, next: Next) -> Response {
+    let usable = request
+        .headers()
+        .get(REQUEST_ID_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|id| {
+            (1..=REQUEST_ID_CHARS_MAX).contains(&id.len())
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b))
+        });
+    if !usable {
+        request.headers_mut().remove(REQUEST_ID_HEADER);
+    }
+    next.run(request).await
+}
+
+fn request_span(request: &Request) -> Span {
+    let request_id = request
+        .headers()
+        .get(REQUEST_ID_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("none");
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", |path| path.as_str());
+    tracing::info_span!("request", request_id, method = %request.method(), route)
 }
 
 /// Counts and times every request by route template, and answers 503 `bg.request.timeout`

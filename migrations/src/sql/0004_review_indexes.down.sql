@@ -1,0 +1,2 @@
+DROP INDEX review_tasks_decided;
+DROP INDEX audit_log_subject;

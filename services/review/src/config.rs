@@ -1,0 +1,76 @@
+//! Configuration of the review service: `[review]`, `[database]`, `[security]` and `[rules]`,
+//! layered by `bondgate-config` (defaults, file, `BONDGATE__*` env vars).
+
+use bondgate_domain::config::RulesConfig;
+use bondgate_storage::DatabaseConfig;
+use bondgate_storage::crypto::SecurityConfig;
+use serde::{Deserialize, Serialize};
+
+/// Everything the review service reads.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Config {
+    /// The service's own settings.
+    #[serde(default)]
+    pub review: ReviewConfig,
+    /// PostgreSQL (declarations, officers, sessions, audit log, the receipts outbox).
+    #[serde(default)]
+    pub database: DatabaseConfig,
+    /// Keys for personal data: stored documents are opened for the detail page, and buyer ID
+    /// numbers are hashed for search.
+    #[serde(default)]
+    pub security: SecurityConfig,
+    /// The customs rules (the same section as clearance's): the arithmetic tolerance of the
+    /// document comparison on the detail page.
+    #[serde(default)]
+    pub rules: RulesConfig,
+}
+
+/// Listen address, sessions and the limits of the UI and API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReviewConfig {
+    /// Address of the UI, the `/v1/review` API, `/openapi.json`, `/metrics`, `/healthz` and
+    /// `/readyz` (intake listens on 8080, clearance's ops endpoints on 9091).
+    pub listen_address: String,
+    /// A session ends this long after login, whatever happens in between (one working day).
+    pub session_ttl_seconds: u64,
+    /// Sessions an officer may hold at once; logging in again ends the oldest beyond this.
+    pub sessions_per_officer_max: u32,
+    /// Mark the session cookie `Secure` (set it whenever the service is behind TLS).
+    pub cookie_secure: bool,
+    /// Queue rows per page unless asked otherwise.
+    pub page_size: u32,
+    /// Most queue rows per page a client may ask for.
+    pub page_size_max: u32,
+    /// Deepest queue page (keeps OFFSET scans bounded; filters narrow the queue instead).
+    pub page_max: u32,
+    /// Largest accepted request body (forms and JSON), in bytes; larger is 413.
+    pub body_bytes_max: usize,
+    /// A request still unanswered after this long gets 503 `bg.request.timeout`.
+    pub request_timeout_ms: u64,
+    /// Password checks (argon2id, about 19 MiB each) running at once; further logins wait.
+    pub login_concurrency_max: usize,
+    /// How often the queue-depth gauge is refreshed from the database.
+    pub queue_depth_refresh_ms: u64,
+    /// How often expired sessions are deleted.
+    pub session_purge_interval_ms: u64,
+}
+
+impl Default for ReviewConfig {
+    fn default() -> Self {
+        Self {
+            listen_address: "127.0.0.1:8081".to_owned(),
+            session_ttl_seconds: 8 * 3600,
+            sessions_per_officer_max: 8,
+            cookie_secure: false,
+            page_size: 25,
+            page_size_max: 100,
+            page_max: 400,
+            body_bytes_max: 16 * 1024,
+            request_timeout_ms: 15_000,
+            login_concurrency_max: 4,
+            queue_depth_refresh_ms: 5_000,
+            session_purge_interval_ms: 300_000,
+        }
+    }
+}
