@@ -2,20 +2,28 @@
 //! merchants would, and reports what came out.
 //!
 //! It assumes the local stack is up, migrated and seeded, and that `bondgate-intake` and
-//! `bondgate-clearance` run (`scripts/demo` does all of that). Steps:
+//! `bondgate-clearance` run, and `bondgate-review` for the review UI (`scripts/demo` does all
+//! of that). Steps:
 //!
-//! 1. one API key per seed enterprise, created in the database ([`bondgate_intake::keys`]);
-//! 2. N orders from the load generator (its default mix, no bad records: bad bytes cannot go
-//!    through HTTP), planned into requests of at most 100 documents of one sender
-//!    ([`plan`]), plus about 1 % deliberately invalid documents in requests of their own;
+//! 1. one API key per seed enterprise, created in the database ([`bondgate_intake::keys`]), and
+//!    the two review accounts with fresh passwords ([`officers`]);
+//! 2. N orders from the load generator (its default mix, review thresholds reachable, no bad
+//!    records: bad bytes cannot go through HTTP; see [`generator_config`]), planned into
+//!    requests of at most 100 documents of one sender ([`plan`]), plus about 1 % deliberately
+//!    invalid documents in requests of their own;
 //! 3. the requests go to `POST /v1/documents`, C at a time, each with its sender's key
 //!    ([`submit`]);
 //! 4. it polls the database until every accepted order has a final receipt (800, 300 or 100)
 //!    or the timeout passes ([`outcome`]), then prints a summary ([`report`]) and revokes the
 //!    keys it made.
+//!
+//! Progress goes to stderr ([`progress`]: a bar on a terminal, a line every 5 s otherwise), the
+//! summary to stdout.
 
+mod officers;
 mod outcome;
 mod plan;
+mod progress;
 mod report;
 mod submit;
 
@@ -24,8 +32,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
+use bondgate_domain::config::RulesConfig;
 use bondgate_intake::keys;
 use bondgate_loadtest::generate::{ExpectedOutcome, GeneratorConfig};
+use rust_decimal::Decimal;
 use sea_orm::DatabaseConnection;
 
 use crate::database::DatabaseArgs;
@@ -56,6 +66,10 @@ pub struct DemoArgs {
         default_value = "http://127.0.0.1:9091/metrics"
     )]
     pub clearance_metrics_url: String,
+    /// Base URL of the review UI (its `/metrics` is shown too); omitted from the summary when
+    /// not given.
+    #[arg(long, value_name = "URL", env = "BONDGATE_REVIEW_URL")]
+    pub review_url: Option<String>,
     /// Requests in flight at once.
     #[arg(long, value_name = "C", default_value_t = 8)]
     pub concurrency: usize,
@@ -95,19 +109,40 @@ impl DemoArgs {
     }
 }
 
-/// The generator's default mix without bad records (they cannot travel over HTTP).
+/// The generator's default mix without bad records (they cannot travel over HTTP), and with
+/// baskets allowed up to the per-order limit.
+///
+/// By default the generator keeps clean orders below clearance's review threshold (dutiable
+/// value 4,000 CNY), so nothing would be held and the review UI would stay empty. Here it
+/// believes there is no such threshold, while clearance applies its default one: the large
+/// clean baskets (a few percent, mostly heavy buyers') are held for review (300), as on a real
+/// sale day. Tax, limits and the other rules stay as clearance applies them.
 pub fn generator_config(seed: u64) -> GeneratorConfig {
+    let mut rules = RulesConfig::default();
+    rules.risk.hold_dutiable_value_min_cny = None;
     GeneratorConfig {
         seed,
         order_no_prefix: "DM".to_owned(),
         bad_record_fraction: 0.0,
+        rules,
         ..GeneratorConfig::default()
     }
 }
 
-/// The name of an expected outcome in the summary.
-fn expected_name(expected: ExpectedOutcome) -> &'static str {
-    match expected {
+/// The review threshold clearance applies by default (see [`generator_config`]).
+fn review_threshold_cny() -> Option<Decimal> {
+    RulesConfig::default().risk.hold_dutiable_value_min_cny
+}
+
+/// The name of an expected outcome in the summary; a clean order at or above the review
+/// threshold is expected to be held.
+fn expected_name(order: &plan::PlannedOrder, threshold_cny: Option<Decimal>) -> &'static str {
+    match order.expected {
+        ExpectedOutcome::Clean
+            if threshold_cny.is_some_and(|min| order.limit_amount_cny >= min) =>
+        {
+            "review"
+        }
         ExpectedOutcome::Clean => "clean",
         ExpectedOutcome::QuotaContested => "quota_contested",
         ExpectedOutcome::Mismatch { .. } => "mismatch",
@@ -147,10 +182,16 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("connecting to {}", args.database.display_url()))?;
     let (keys_by_code, key_ids) = create_keys(&db, seed).await?;
+    let officers = officers::ensure(bondgate_storage::pool(&db)).await?;
     eprintln!(
-        "demo: seed {seed:016X}, {} orders, {} API keys created",
+        "demo: seed {seed:016X}, {} orders, {} API keys created, review accounts {}",
         args.orders,
-        key_ids.len()
+        key_ids.len(),
+        officers
+            .iter()
+            .map(|o| o.username.as_str())
+            .collect::<Vec<_>>()
+            .join(" and ")
     );
 
     let plan = plan::plan(generator_config(seed), args.orders)?;
@@ -175,10 +216,19 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let decisions = outcome::collect(pool, &accepted, submitted.started_at).await?;
     db.close().await?;
 
+    let threshold = review_threshold_cny();
     let mut expected = BTreeMap::new();
     for order in &plan.orders {
-        *expected.entry(expected_name(order.expected)).or_insert(0) += 1;
+        *expected.entry(expected_name(order, threshold)).or_insert(0) += 1;
     }
+    let officers = officers
+        .into_iter()
+        .map(|o| report::Officer {
+            username: o.username,
+            role: o.role.as_str(),
+            password: o.password.unwrap_or_default(),
+        })
+        .collect();
     let summary = report::Summary::new(report::Inputs {
         seed,
         args: &args,
@@ -187,6 +237,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         accepted: &accepted,
         decisions: &decisions,
         expected,
+        officers,
     });
     print!("{}", summary.table());
     if let Some(path) = &args.json {
@@ -203,4 +254,26 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_mix_sends_some_orders_to_review() {
+        // Goal: the review UI has declarations to show after a demo. Method: plan the default
+        // mix and count clean orders at or above clearance's review threshold.
+        let plan = plan::plan(generator_config(11), 5_000).unwrap();
+        let threshold = review_threshold_cny();
+        let review = plan
+            .orders
+            .iter()
+            .filter(|order| expected_name(order, threshold) == "review")
+            .count();
+        assert!(
+            (25..=1_000).contains(&review),
+            "{review} of 5000 expected held"
+        );
+    }
 }

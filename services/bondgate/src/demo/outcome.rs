@@ -3,11 +3,12 @@
 //! the last also for orders closed because a document never came).
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
+
+use super::progress::Progress;
 
 /// How often the database is polled while waiting.
 const POLL_INTERVAL: Duration = Duration::from_millis(500);
@@ -80,25 +81,22 @@ async fn count_decided(pool: &PgPool, orders: &[OrderKey]) -> sqlx::Result<usize
     Ok(usize::try_from(count).unwrap_or_default())
 }
 
-/// Polls until every order is decided or `timeout` passes, with a progress line on stderr.
+/// Polls until every order is decided or `timeout` passes, with progress on stderr.
 pub async fn wait(pool: &PgPool, orders: &[OrderKey], timeout: Duration) -> sqlx::Result<Waited> {
     let started = Instant::now();
+    let mut progress = Progress::new("deciding", orders.len() as u64);
+    let detail = "orders decided";
     loop {
         let decided = count_decided(pool, orders).await?;
-        eprint!(
-            "\rwaiting for decisions: {decided}/{} orders decided ({:.0} s)   ",
-            orders.len(),
-            started.elapsed().as_secs_f64()
-        );
-        let _ = std::io::stderr().flush();
         if decided >= orders.len() {
-            eprintln!();
+            progress.finish(decided as u64, detail);
             return Ok(Waited::AllDecided);
         }
         if started.elapsed() >= timeout {
-            eprintln!();
+            progress.finish(decided as u64, detail);
             return Ok(Waited::TimedOut { decided });
         }
+        progress.update(decided as u64, detail);
         tokio::time::sleep(POLL_INTERVAL).await;
     }
 }

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use bondgate_loadtest::generate::{ExpectedOutcome, GeneratedOrder, Generator, GeneratorConfig};
+use rust_decimal::Decimal;
 use serde_json::Value;
 
 /// The intake's limit of documents per request.
@@ -22,6 +23,9 @@ pub struct PlannedOrder {
     pub order_no: String,
     /// What the generator expects clearance to decide.
     pub expected: ExpectedOutcome,
+    /// The amount the limits compare, CNY: clean orders at or above clearance's review
+    /// threshold are expected to be held (see [`crate::demo::generator_config`]).
+    pub limit_amount_cny: Decimal,
 }
 
 /// How a deliberately invalid document is wrong, and the answer it should get.
@@ -79,6 +83,17 @@ fn json_array(documents: &[Vec<u8>]) -> Vec<u8> {
     }
     body.push(b']');
     body
+}
+
+impl Request {
+    /// Documents it carries: its valid ones, or the one invalid document.
+    pub fn documents(&self) -> u64 {
+        if self.invalid.is_some() {
+            1
+        } else {
+            self.orders.len() as u64
+        }
+    }
 }
 
 impl Pending {
@@ -150,6 +165,7 @@ pub fn plan(config: GeneratorConfig, orders: u32) -> anyhow::Result<Plan> {
             ebp_code: order.ebp_code().to_owned(),
             order_no: order.order.head.order_no.clone(),
             expected: order.meta.expected,
+            limit_amount_cny: order.meta.limit_amount_cny,
         });
     }
     for (sender, buffer) in &mut pending {

@@ -47,8 +47,23 @@ pub struct Urls {
     pub intake_metrics: String,
     /// The clearance's Prometheus endpoint.
     pub clearance_metrics: String,
-    /// The review UI, when `BONDGATE_REVIEW_URL` is set.
+    /// The review UI, when `--review-url` is given.
     pub review_ui: Option<String>,
+    /// The review service's Prometheus endpoint, when `--review-url` is given.
+    pub review_metrics: Option<String>,
+}
+
+/// A review account made for the demo.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Officer {
+    /// Login name.
+    pub username: String,
+    /// `officer` or `supervisor`.
+    pub role: &'static str,
+    /// Its generated password: printed in the table once, never written to the JSON file.
+    #[serde(skip)]
+    pub password: String,
 }
 
 /// The whole summary.
@@ -97,6 +112,8 @@ pub struct Summary {
     pub latency: Latency,
     /// Where to look next.
     pub urls: Urls,
+    /// The review accounts to log in with.
+    pub officers: Vec<Officer>,
 }
 
 /// What the summary is made of.
@@ -116,6 +133,8 @@ pub struct Inputs<'a> {
     pub decisions: &'a Decisions,
     /// Generator expectations by kind.
     pub expected: BTreeMap<&'static str, u64>,
+    /// The review accounts.
+    pub officers: Vec<Officer>,
 }
 
 /// The `q`-quantile (nearest rank) of sorted values.
@@ -144,13 +163,17 @@ fn latency(decisions: &Decisions) -> Latency {
 
 fn urls(args: &DemoArgs) -> Urls {
     let intake = args.intake_url.trim_end_matches('/');
+    let review = args
+        .review_url
+        .as_deref()
+        .map(|url| url.trim_end_matches('/'))
+        .filter(|url| !url.is_empty());
     Urls {
         intake_api: format!("{intake}/v1"),
         intake_metrics: format!("{intake}/metrics"),
         clearance_metrics: args.clearance_metrics_url.clone(),
-        review_ui: std::env::var("BONDGATE_REVIEW_URL")
-            .ok()
-            .filter(|u| !u.is_empty()),
+        review_ui: review.map(|url| format!("{url}/")),
+        review_metrics: review.map(|url| format!("{url}/metrics")),
     }
 }
 
@@ -165,6 +188,7 @@ impl Summary {
             accepted,
             decisions,
             expected,
+            officers,
         } = inputs;
         let (mut released, mut held, mut rejected) = Default::default();
         let mut closed_incomplete = 0;
@@ -210,6 +234,7 @@ impl Summary {
             },
             latency: latency(decisions),
             urls: urls(args),
+            officers,
         }
     }
 
@@ -283,10 +308,26 @@ impl Summary {
         );
         row("  measured", self.latency.method.to_owned());
         row("intake API", self.urls.intake_api.clone());
-        row("intake metrics", self.urls.intake_metrics.clone());
-        row("clearance metrics", self.urls.clearance_metrics.clone());
         if let Some(review) = &self.urls.review_ui {
             row("review UI", review.clone());
+        }
+        row("metrics: intake", self.urls.intake_metrics.clone());
+        row("         clearance", self.urls.clearance_metrics.clone());
+        if let Some(metrics) = &self.urls.review_metrics {
+            row("         review", metrics.clone());
+        }
+        for officer in &self.officers {
+            row(
+                &format!("review login ({})", officer.role),
+                format!("{} / {}", officer.username, officer.password),
+            );
+        }
+        if !self.officers.is_empty() {
+            row(
+                "",
+                "passwords shown once (only hashes are kept); the next run sets new ones"
+                    .to_owned(),
+            );
         }
         format!("\nbondgate demo summary\n{out}")
     }
@@ -294,7 +335,110 @@ impl Summary {
 
 #[cfg(test)]
 mod tests {
+    use clap::Parser;
+
+    use super::super::outcome::Decision;
     use super::*;
+
+    fn demo_args(flags: &[&str]) -> DemoArgs {
+        let cli = crate::Cli::try_parse_from([&["bondgate", "demo"], flags].concat()).unwrap();
+        match cli.command {
+            crate::Command::Demo(args) => args,
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    fn decision(status: i32, codes: &[&str], submitted_ms: i64, decided_ms: i64) -> Decision {
+        Decision {
+            status,
+            codes: codes.iter().map(|c| (*c).to_owned()).collect(),
+            without_declaration: false,
+            decided_ms,
+            submitted_ms,
+        }
+    }
+
+    #[test]
+    fn summary_counts_statuses_and_keeps_passwords_out_of_the_json() {
+        // Goal: the summary's numbers and the JSON file's shape, which users script against.
+        // Method: three decisions and one dead letter through `Summary::new`, then the JSON keys
+        // and the table lines.
+        let args = demo_args(&["--review-url", "http://127.0.0.1:8081/"]);
+        let started_at = chrono::DateTime::from_timestamp_millis(1_000_000).unwrap();
+        let submitted = Submitted {
+            started_at,
+            finished_at: started_at + chrono::Duration::seconds(2),
+            documents_accepted: vec![3, 3, 3],
+            last_sent_ms: vec![1_000_000; 3],
+            refused: BTreeMap::new(),
+            invalid_answers: BTreeMap::from([("400 bg.request.malformed".to_owned(), 1)]),
+            retries: 0,
+            requests: 4,
+        };
+        let decisions = Decisions {
+            decided: vec![
+                decision(800, &[], 1_000_000, 1_001_000),
+                decision(300, &["-900203"], 1_000_000, 1_002_000),
+                decision(100, &["-621005"], 1_000_000, 1_004_000),
+            ],
+            dead_letters: BTreeMap::from([("bad_payload".to_owned(), 1)]),
+        };
+        let summary = Summary::new(Inputs {
+            seed: 0xAB,
+            args: &args,
+            plan: &Plan::default(),
+            submitted: &submitted,
+            accepted: &[],
+            decisions: &decisions,
+            expected: BTreeMap::from([("clean", 1)]),
+            officers: vec![Officer {
+                username: "demo.officer".to_owned(),
+                role: "officer",
+                password: "s3cret-password".to_owned(),
+            }],
+        });
+        assert_eq!(
+            (
+                summary.released.orders,
+                summary.held.orders,
+                summary.rejected.orders
+            ),
+            (1, 1, 1)
+        );
+        assert_eq!(summary.decide_seconds, 4.0);
+        assert_eq!(summary.throughput_orders_per_second, 0.75);
+        assert_eq!(summary.latency.p50_seconds, 2.0);
+
+        let json = serde_json::to_value(&summary).unwrap();
+        for key in [
+            "ordersSubmitted",
+            "ordersDecided",
+            "released",
+            "held",
+            "rejected",
+            "deadLetters",
+            "throughputOrdersPerSecond",
+            "latency",
+            "urls",
+            "officers",
+        ] {
+            assert!(json.get(key).is_some(), "{key} missing from {json}");
+        }
+        assert_eq!(json["rejected"]["codes"]["-621005"], 1);
+        assert_eq!(json["latency"]["p99Seconds"], 4.0);
+        assert_eq!(json["urls"]["reviewUi"], "http://127.0.0.1:8081/");
+        assert_eq!(
+            json["urls"]["reviewMetrics"],
+            "http://127.0.0.1:8081/metrics"
+        );
+        assert_eq!(json["officers"][0]["username"], "demo.officer");
+        assert!(!json.to_string().contains("s3cret-password"));
+
+        let table = summary.table();
+        assert!(table.contains("held for review (300)"), "{table}");
+        assert!(table.contains("demo.officer / s3cret-password"), "{table}");
+        assert!(table.contains("http://127.0.0.1:8081/metrics"), "{table}");
+    }
 
     #[test]
     fn quantiles_are_nearest_rank() {

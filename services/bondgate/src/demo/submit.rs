@@ -3,7 +3,6 @@
 //! [`ATTEMPTS_MAX`] attempts), as a merchant's client would; other answers are final.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::Write;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -14,6 +13,7 @@ use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
 
 use super::outcome::OrderKey;
 use super::plan::{Plan, Request};
+use super::progress::Progress;
 
 /// Attempts per request (the first one included).
 pub const ATTEMPTS_MAX: u32 = 10;
@@ -171,19 +171,18 @@ fn error_kind(error: &reqwest::Error) -> &'static str {
     }
 }
 
-fn progress(done: usize, total: usize, submitted: &Submitted) {
-    let accepted: u64 = submitted
-        .documents_accepted
-        .iter()
-        .map(|&n| u64::from(n))
-        .sum();
+/// The progress line's detail: refusals and retries only when there are some, so that the bar
+/// fits an 80-column terminal.
+fn progress_detail(submitted: &Submitted) -> String {
+    let mut detail = "documents answered".to_owned();
     let refused: u64 = submitted.refused.values().sum();
-    eprint!(
-        "\rsubmitting: {done}/{total} requests, {accepted} documents accepted, {refused} refused, \
-         {} retries   ",
-        submitted.retries
-    );
-    let _ = std::io::stderr().flush();
+    if refused > 0 {
+        detail += &format!(", {refused} valid refused");
+    }
+    if submitted.retries > 0 {
+        detail += &format!(", {} retries", submitted.retries);
+    }
+    detail
 }
 
 /// Sends every request of `plan`; `keys` maps a sender's customs code to its API key.
@@ -216,7 +215,7 @@ pub async fn submit(
         retries: 0,
         requests: 0,
     };
-    let total = plan.requests.len();
+    let mut progress = Progress::new("submitting", plan.documents + plan.invalid_documents);
     let mut answers = futures::stream::iter(plan.requests.iter())
         .map(|request| {
             let (client, url) = (&client, url.as_str());
@@ -231,10 +230,10 @@ pub async fn submit(
     let mut done = 0;
     while let Some((request, answer)) = answers.next().await {
         submitted.record(request, &answer);
-        done += 1;
-        progress(done, total, &submitted);
+        done += request.documents();
+        progress.update(done, &progress_detail(&submitted));
     }
-    eprintln!();
+    progress.finish(done, &progress_detail(&submitted));
     submitted.finished_at = Utc::now();
     Ok(submitted)
 }
