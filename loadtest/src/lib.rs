@@ -5,5 +5,11 @@
 //! Kafka topic, as fast as possible (prefill) or open-loop at a target rate. The
 //! `bondgate-load` binary wraps both.
 
+pub mod chart;
 pub mod generate;
+pub mod latency;
+pub mod naive;
 pub mod produce;
+pub mod raw;
+pub mod receipts;
+pub mod report;

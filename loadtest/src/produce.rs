@@ -193,8 +193,21 @@ pub async fn produce(
     producer: &FutureProducer,
     stream: &mut RecordStream,
     options: &ProduceOptions,
+    manifest: Option<&mut (dyn Write + Send)>,
+    on_progress: impl FnMut(&Progress),
+) -> Result<ProduceSummary, ProduceError> {
+    produce_observed(producer, stream, options, manifest, on_progress, |_| {}).await
+}
+
+/// [`produce`], calling `on_sent` right after each record is handed to the producer (the
+/// latency benchmark notes when an order's last document left).
+pub async fn produce_observed(
+    producer: &FutureProducer,
+    stream: &mut RecordStream,
+    options: &ProduceOptions,
     mut manifest: Option<&mut (dyn Write + Send)>,
     mut on_progress: impl FnMut(&Progress),
+    mut on_sent: impl FnMut(&crate::generate::Record),
 ) -> Result<ProduceSummary, ProduceError> {
     assert!(options.in_flight_max > 0, "in_flight_max must be positive");
     let chunk = (options.in_flight_max / 4).max(1);
@@ -222,6 +235,7 @@ pub async fn produce(
         let bad = matches!(record.kind, RecordKind::Bad(_));
         let future = send(producer, &options.topic, &record, &mut in_flight, chunk).await?;
         in_flight.futures.push_back((future, bad));
+        on_sent(&record);
         sent += 1;
         bytes += (record.key.len() + record.value.len()) as u64;
         if Instant::now() >= next_progress {
