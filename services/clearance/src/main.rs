@@ -17,27 +17,5 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     bondgate_telemetry::init_logging();
     let config: bondgate_clearance::config::Config = bondgate_config::load(args.config.as_deref())?;
-    bondgate_clearance::run(config, shutdown_signal()).await
-}
-
-/// Completes on SIGTERM or Ctrl-C.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
-    }
+    bondgate_clearance::run(config, bondgate_telemetry::shutdown_signal()).await
 }

@@ -26,34 +26,9 @@ async fn main() -> anyhow::Result<()> {
         .await
         .context("intake cannot start")?;
     tracing::info!(address = %app.local_addr()?, "intake listening");
-    app.run_until(shutdown_signal())
+    app.run_until(bondgate_telemetry::shutdown_signal())
         .await
         .context("server failed")?;
     tracing::info!("intake stopped");
     Ok(())
-}
-
-/// Completes on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(error) = tokio::signal::ctrl_c().await {
-            tracing::error!(%error, "cannot listen for Ctrl-C");
-            std::future::pending::<()>().await;
-        }
-    };
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(error) => {
-                tracing::error!(%error, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    tokio::select! {
-        () = ctrl_c => tracing::info!("Ctrl-C: shutting down"),
-        () = terminate => tracing::info!("SIGTERM: shutting down"),
-    }
 }
