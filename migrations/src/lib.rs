@@ -35,6 +35,11 @@ impl MigratorTrait for Migrator {
                 up: include_str!("sql/0004_review_indexes.up.sql"),
                 down: include_str!("sql/0004_review_indexes.down.sql"),
             }),
+            Box::new(SqlMigration {
+                name: "m20261124_000005_create_position_resets",
+                up: include_str!("sql/0005_position_resets.up.sql"),
+                down: include_str!("sql/0005_position_resets.down.sql"),
+            }),
         ]
     }
 }

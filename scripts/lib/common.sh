@@ -15,6 +15,8 @@ export BONDGATE_PG_DATABASE="${BONDGATE_PG_DATABASE:-bondgate}"
 
 NISSHI_VERSION="0.7.0-pre.2"
 NISSHI_BIN="$BONDGATE_TOOLS_DIR/bin/nisshi"
+# Tests that restart a broker start their own private one from this binary.
+export BONDGATE_NISSHI_BIN="${BONDGATE_NISSHI_BIN:-$NISSHI_BIN}"
 TOPICS=(cbec.documents.v1 cbec.receipts.v1 cbec.dlq.v1)
 
 # Connection settings for the services and tests, derived from the ports above unless given.

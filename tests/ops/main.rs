@@ -8,6 +8,7 @@
 //! [`Stack::expositions`]; its configuration joins [`settings`].
 
 mod capture;
+mod security;
 
 use std::collections::BTreeSet;
 use std::time::Duration;

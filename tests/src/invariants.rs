@@ -156,3 +156,128 @@ pub async fn check_receipts_topic(
     }
     Ok(anomalies)
 }
+
+/// What the input checker needs to know of a documents-topic record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InputRecord {
+    /// A usable document of the order `(ebp_code, order_no)`.
+    Document { ebp_code: String, order_no: String },
+    /// A record the pipeline must dead-letter.
+    Bad,
+}
+
+/// Checks the documents topic against the database: every partition consumed to its end,
+/// every usable document's order answered (declared, or pending/closed as incomplete: no lost
+/// write), and every bad record exactly one dead letter at its own partition and offset.
+/// `classify` says what each record is (the pipeline's own decoder, in the pipeline tests).
+pub async fn check_input_topic(
+    pool: &PgPool,
+    records: &[crate::TopicRecord],
+    classify: impl Fn(&crate::TopicRecord) -> InputRecord,
+) -> anyhow::Result<Vec<String>> {
+    use std::collections::{BTreeMap, BTreeSet};
+    let mut anomalies = Vec::new();
+    let mut ends: BTreeMap<i32, i64> = BTreeMap::new();
+    let mut orders: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut bad: BTreeSet<(i32, i64)> = BTreeSet::new();
+    for record in records {
+        let end = ends.entry(record.partition).or_default();
+        *end = (*end).max(record.offset + 1);
+        match classify(record) {
+            InputRecord::Document { ebp_code, order_no } => {
+                orders.insert((ebp_code, order_no));
+            }
+            InputRecord::Bad => {
+                bad.insert((record.partition, record.offset));
+            }
+        }
+    }
+    let positions: Vec<(i32, i64)> =
+        sqlx::query_as("SELECT partition, next_offset FROM consumer_positions")
+            .fetch_all(pool)
+            .await?;
+    let positions: BTreeMap<i32, i64> = positions.into_iter().collect();
+    for (partition, end) in &ends {
+        let at = positions.get(partition).copied().unwrap_or(0);
+        if at != *end {
+            anomalies.push(format!(
+                "input: partition {partition} holds offsets up to {end} but the position is {at}"
+            ));
+        }
+    }
+    let answered: Vec<(String, String)> = sqlx::query_as(
+        "SELECT ebp_code, order_no FROM declarations
+         UNION SELECT ebp_code, order_no FROM pending_orders
+         UNION SELECT ebp_code, order_no FROM receipts",
+    )
+    .fetch_all(pool)
+    .await?;
+    let answered: BTreeSet<(String, String)> = answered.into_iter().collect();
+    let lost: Vec<_> = orders.difference(&answered).collect();
+    for (ebp, order) in lost.iter().take(20) {
+        anomalies.push(format!(
+            "input: lost write: order {ebp}/{order} has no trace"
+        ));
+    }
+    if lost.len() > 20 {
+        anomalies.push(format!(
+            "input: ... and {} more lost orders",
+            lost.len() - 20
+        ));
+    }
+    let dead: Vec<(i32, i64)> = sqlx::query_as("SELECT partition, \"offset\" FROM dead_letters")
+        .fetch_all(pool)
+        .await?;
+    let dead_set: BTreeSet<(i32, i64)> = dead.iter().copied().collect();
+    if dead.len() != dead_set.len() {
+        anomalies.push("dead letters: a record was dead-lettered twice".to_owned());
+    }
+    for (partition, offset) in bad.difference(&dead_set).take(20) {
+        anomalies.push(format!(
+            "dead letters: bad record {partition}/{offset} has no dead letter"
+        ));
+    }
+    for (partition, offset) in dead_set.difference(&bad).take(20) {
+        anomalies.push(format!(
+            "dead letters: {partition}/{offset} was dead-lettered but is a usable record"
+        ));
+    }
+    Ok(anomalies)
+}
+
+/// A receipt as read from the topic: its id, order and per-order sequence.
+#[derive(Debug, Clone)]
+pub struct PublishedReceipt {
+    /// Stable receipt id.
+    pub id: String,
+    /// `ebpCode/orderNo`.
+    pub order: String,
+    /// Per-order sequence (1, 2, ...).
+    pub sequence: i32,
+}
+
+/// Checks that per order, the receipts appear on the topic in status order: ignoring repeats of
+/// an id already seen (publication is at least once), the sequences of one order come as
+/// 1, 2, 3... `receipts` must be in topic order per partition (an order's receipts share a
+/// partition: they are keyed by order).
+pub fn check_receipt_order(receipts: &[PublishedReceipt]) -> Vec<String> {
+    use std::collections::{HashMap, HashSet};
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut last: HashMap<&str, i32> = HashMap::new();
+    let mut anomalies = Vec::new();
+    for receipt in receipts {
+        if !seen.insert(&receipt.id) {
+            continue;
+        }
+        let previous = last.entry(&receipt.order).or_insert(0);
+        if receipt.sequence != *previous + 1 {
+            anomalies.push(format!(
+                "receipt order: {} published sequence {} after {}",
+                receipt.order, receipt.sequence, previous
+            ));
+        }
+        *previous = receipt.sequence;
+    }
+    anomalies.truncate(20);
+    anomalies
+}

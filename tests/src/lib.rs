@@ -4,6 +4,7 @@
 //! pipeline and fault test runs at the end.
 
 pub mod invariants;
+pub mod private_broker;
 pub mod private_postgres;
 pub mod promtool;
 
@@ -178,4 +179,68 @@ where
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+/// A record read back from a topic, with where it was.
+#[derive(Debug, Clone)]
+pub struct TopicRecord {
+    /// Partition.
+    pub partition: i32,
+    /// Offset in the partition.
+    pub offset: i64,
+    /// Key (empty when none).
+    pub key: Vec<u8>,
+    /// Value.
+    pub value: Vec<u8>,
+}
+
+/// Reads every partition of `topic` from its start, without a consumer group, in offset order
+/// per partition, until `enough` says so (given the records so far) and no record came for
+/// 500 ms, or until `timeout`.
+pub async fn read_topic(
+    config: &KafkaConfig,
+    topic: &str,
+    timeout: Duration,
+    enough: impl Fn(&[TopicRecord]) -> bool,
+) -> anyhow::Result<Vec<TopicRecord>> {
+    let consumer: StreamConsumer = bondgate_kafka::consumer_config(
+        config,
+        &format!("{topic}.reader.{}", uuid::Uuid::new_v4()),
+        "test-reader",
+    )
+    .create()?;
+    let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10))?;
+    let mut assignment = rdkafka::TopicPartitionList::new();
+    for partition in metadata
+        .topics()
+        .iter()
+        .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+    {
+        assignment.add_partition_offset(topic, partition, rdkafka::Offset::Beginning)?;
+    }
+    consumer.assign(&assignment)?;
+    let mut records = Vec::new();
+    let deadline = Instant::now() + timeout;
+    let mut stream = consumer.stream();
+    loop {
+        let quiet = if enough(&records) {
+            Duration::from_millis(500)
+        } else {
+            deadline.saturating_duration_since(Instant::now())
+        };
+        match tokio::time::timeout(quiet, stream.next()).await {
+            Ok(Some(Ok(message))) => records.push(TopicRecord {
+                partition: message.partition(),
+                offset: message.offset(),
+                key: message.key().unwrap_or_default().to_vec(),
+                value: message.payload().unwrap_or_default().to_vec(),
+            }),
+            Ok(Some(Err(error))) => return Err(error.into()),
+            Ok(None) | Err(_) => break,
+        }
+        if Instant::now() > deadline {
+            break;
+        }
+    }
+    Ok(records)
 }

@@ -89,8 +89,11 @@ pub(crate) fn read_tree(text: &str, limits: &Limits) -> Result<Element, CebError
                     None => root = Some(element),
                 }
             }
-            Event::Text(t) => push_text(&mut stack, &t.xml_content().map_err(encoding_error)?)?,
-            Event::CData(t) => push_text(&mut stack, &t.xml_content().map_err(encoding_error)?)?,
+            // XML 1.0 line ends only: quick-xml's `xml_content` applies XML 1.1's, which also turn
+            // NEL (U+0085) and LINE SEPARATOR (U+2028) into LF, so text would not read back as
+            // the emitter wrote it.
+            Event::Text(t) => push_text(&mut stack, &t.xml10_content().map_err(encoding_error)?)?,
+            Event::CData(t) => push_text(&mut stack, &t.xml10_content().map_err(encoding_error)?)?,
             Event::GeneralRef(r) => push_reference(&mut stack, &r)?,
             Event::DocType(_) => {
                 return Err(CebError::DtdForbidden {
@@ -301,4 +304,33 @@ fn path_of(stack: &[Frame]) -> String {
 /// Error details end up in one-line log records and HTTP bodies.
 pub(crate) fn one_line(text: &str) -> String {
     text.replace(['\n', '\r'], " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by the `ceb_parse` fuzz target: NEL and LINE SEPARATOR are ordinary characters in
+    /// XML 1.0 (only CR LF and CR are line ends), in text and in CDATA sections.
+    #[test]
+    fn only_xml_1_0_line_ends_are_normalized() {
+        let xml = "<r>a\u{85}b\u{2028}c\r\nd\re<![CDATA[\u{85}\r\n]]></r>";
+        let root = read_tree(xml, &Limits::default()).expect("well-formed");
+        assert_eq!(root.text, "a\u{85}b\u{2028}c\nd\ne\u{85}\n");
+    }
+
+    /// The emitter writes NEL and LINE SEPARATOR as they are; they must read back unchanged.
+    #[test]
+    fn next_line_and_line_separator_survive_emit_then_parse() {
+        let xml = "<CEB622Message xmlns=\"http://www.chinaport.gov.cn/ceb\" guid=\"g\" \
+            version=\"1.0\"><InventoryReturn><returnInfo>a&#x85;b&#x2028;c</returnInfo>\
+            </InventoryReturn></CEB622Message>";
+        let limits = Limits::default();
+        let message = crate::parse_message(xml.as_bytes(), &limits).expect("parses");
+        let emitted = crate::to_xml(&message).expect("emits");
+        assert_eq!(
+            crate::parse_message(emitted.as_bytes(), &limits),
+            Ok(message)
+        );
+    }
 }

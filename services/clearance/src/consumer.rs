@@ -5,7 +5,7 @@
 
 use crate::decode::InRecord;
 use crate::pipeline::{BatchError, Pipeline};
-use crate::positions::{self, Position};
+use crate::positions::{self, Position, Rebase};
 use crate::sweeper;
 use rdkafka::client::ClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
@@ -13,7 +13,7 @@ use rdkafka::error::KafkaResult;
 use rdkafka::message::Message;
 use rdkafka::types::RDKafkaRespErr;
 use rdkafka::{Offset, TopicPartitionList};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -27,28 +27,33 @@ const CLAIM_RETRY_MAX: Duration = Duration::from_secs(60);
 pub struct ClearanceContext {
     handle: Handle,
     pipeline: Arc<Pipeline>,
+    /// A group-less consumer that reads a partition's last applied record again on assignment.
+    checker: BaseConsumer,
     held: Mutex<BTreeMap<i32, Position>>,
+    /// Partitions whose broker log was found replaced on assignment: the next batch of each
+    /// moves its position onto the new log.
+    replaced: Mutex<BTreeMap<i32, Rebase>>,
     rebalanced: AtomicBool,
     failed: AtomicBool,
 }
 
 impl ClearanceContext {
-    /// A context for `pipeline`, running database work on `handle`.
-    pub fn new(handle: Handle, pipeline: Arc<Pipeline>) -> Self {
+    /// A context for `pipeline`, running database work on `handle`; `checker` is a consumer
+    /// outside any group (see [`verify_log`]).
+    pub fn new(handle: Handle, pipeline: Arc<Pipeline>, checker: BaseConsumer) -> Self {
         Self {
             handle,
             pipeline,
+            checker,
             held: Mutex::new(BTreeMap::new()),
+            replaced: Mutex::new(BTreeMap::new()),
             rebalanced: AtomicBool::new(false),
             failed: AtomicBool::new(false),
         }
     }
 
     fn held(&self) -> MutexGuard<'_, BTreeMap<i32, Position>> {
-        // A poisoned lock means a panic on the consumer thread, which ends the process anyway.
-        self.held
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        lock(&self.held)
     }
 
     /// Claims the partitions in PostgreSQL and sets each one's start offset in `assignment`.
@@ -83,18 +88,119 @@ impl ClearanceContext {
             self.failed.store(true, Ordering::SeqCst);
             return;
         };
+        let replaced = self.replaced_logs(&claimed);
         for (partition, position) in &claimed {
-            if let Err(error) = assignment.set_partition_offset(
-                &topic,
-                *partition,
-                Offset::Offset(position.next_offset),
-            ) {
+            let start = replaced
+                .get(partition)
+                .map_or(position.next_offset, |r| r.to_offset);
+            if let Err(error) =
+                assignment.set_partition_offset(&topic, *partition, Offset::Offset(start))
+            {
                 tracing::error!(%error, partition, "cannot set start offset");
             }
         }
         tracing::info!(partitions = ?claimed.keys().collect::<Vec<_>>(), "partitions assigned");
         self.held().extend(claimed);
+        lock(&self.replaced).extend(replaced);
     }
+
+    /// The claimed partitions whose broker log is no longer the one their position belongs to.
+    fn replaced_logs(&self, claimed: &BTreeMap<i32, Position>) -> BTreeMap<i32, Rebase> {
+        let pipeline = &self.pipeline;
+        let partitions: Vec<i32> = claimed.keys().copied().collect();
+        let digests = match self.handle.block_on(positions::last_digests(
+            &pipeline.pool,
+            &pipeline.positions,
+            &partitions,
+        )) {
+            Ok(digests) => digests,
+            Err(error) => {
+                tracing::warn!(%error, "cannot read the last record fingerprints");
+                return BTreeMap::new();
+            }
+        };
+        let mut replaced = BTreeMap::new();
+        for (partition, digest) in digests {
+            let position = claimed[&partition];
+            if position.next_offset == 0 {
+                continue;
+            }
+            let topic = &pipeline.positions.topic;
+            if let Some(rebase) = verify_log(&self.checker, topic, partition, position, &digest) {
+                pipeline.metrics.broker_log_resets.inc();
+                tracing::error!(
+                    partition,
+                    held = position.next_offset,
+                    broker_end = rebase.broker_end_offset,
+                    continuing_at = rebase.to_offset,
+                    "the broker's log is not the one our position belongs to (its record before \
+                     the position differs): the broker lost its data; records it lost are not \
+                     recoverable from it (see consumer_position_resets)"
+                );
+                replaced.insert(partition, rebase);
+            }
+        }
+        replaced
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A poisoned lock means a panic on the consumer thread, which ends the process anyway.
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Reads the record just before `position` again and compares its fingerprint with the one
+/// stored when it was applied. `Some` (continue at the log's start) when the broker now holds a
+/// different record there, hands out an earlier offset, or has nothing there and its log ends
+/// before the position; `None` when it is the same log, or when it cannot tell (the checks on
+/// each batch still apply).
+fn verify_log(
+    checker: &BaseConsumer,
+    topic: &str,
+    partition: i32,
+    position: Position,
+    digest: &[u8],
+) -> Option<Rebase> {
+    let wanted = position.next_offset - 1;
+    let mut list = TopicPartitionList::new();
+    list.add_partition_offset(topic, partition, Offset::Offset(wanted))
+        .ok()?;
+    checker.assign(&list).ok()?;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut found = None;
+    while Instant::now() < deadline {
+        match checker.poll(Duration::from_millis(200)) {
+            Some(Ok(message)) if message.partition() == partition => {
+                found = Some((
+                    message.offset(),
+                    positions::record_digest(message.key(), message.payload().unwrap_or_default()),
+                ));
+                break;
+            }
+            _ => {}
+        }
+    }
+    let _ = checker.unassign();
+    let (low, end) = checker
+        .fetch_watermarks(topic, partition, Duration::from_secs(5))
+        .ok()?;
+    match found {
+        // The same record, or the log now starts after it (retention): not a replaced log.
+        Some((offset, seen)) if offset > wanted || (offset == wanted && seen[..] == *digest) => {
+            return None;
+        }
+        Some(_) => {}
+        // Nothing there: a log that now ends before the position (some brokers answer such a
+        // fetch with nothing instead of "offset out of range") was replaced.
+        None if end < position.next_offset => {}
+        None => return None,
+    }
+    Some(Rebase {
+        to_offset: low.min(wanted),
+        broker_end_offset: end,
+    })
 }
 
 impl std::fmt::Debug for ClearanceContext {
@@ -126,6 +232,7 @@ impl ConsumerContext for ClearanceContext {
                 // The loop runs batches to completion between polls, so nothing is in flight
                 // here: batches being collected for these partitions are dropped by the loop.
                 self.held().clear();
+                lock(&self.replaced).clear();
                 if let Err(error) = consumer.unassign() {
                     tracing::error!(%error, "unassign failed");
                 }
@@ -187,12 +294,18 @@ pub fn run_loop(
             continue;
         }
         let held = context.held().clone();
+        let mut rebases = lock(&context.replaced).clone();
+        rebases.retain(|p, _| batch.iter().any(|r| r.partition == *p));
+        for (partition, rebase) in broker_log_resets(consumer, context, &batch, &held) {
+            rebases.entry(partition).or_insert(rebase);
+        }
         match context
             .handle
-            .block_on(context.pipeline.process(&batch, &held))
+            .block_on(context.pipeline.process(&batch, &held, &rebases))
         {
             Ok(report) => {
-                advance_held(context, &held, &report.next);
+                advance_held(context, &held, &report.next, &report.rebased);
+                lock(&context.replaced).retain(|p, _| !report.rebased.contains(p));
                 batch.clear();
                 outage = None;
                 backoff = Duration::from_millis(50);
@@ -210,6 +323,20 @@ pub fn run_loop(
                     .with_label_values(&["stale"])
                     .inc();
                 fence(consumer, context, &partitions);
+                batch.clear();
+            }
+            Err(BatchError::Ahead(stored)) => {
+                tracing::warn!(
+                    ?stored,
+                    "a commit whose outcome was unknown had landed; continuing after it"
+                );
+                context
+                    .pipeline
+                    .metrics
+                    .batch_retries
+                    .with_label_values(&["ahead"])
+                    .inc();
+                catch_up(consumer, context, &stored);
                 batch.clear();
             }
             Err(BatchError::Database(error)) => {
@@ -273,16 +400,85 @@ fn advance_held(
     context: &ClearanceContext,
     before: &BTreeMap<i32, Position>,
     next: &BTreeMap<i32, i64>,
+    rebased: &BTreeSet<i32>,
 ) {
     let mut held = context.held();
     for (partition, offset) in next {
         if let (Some(now), Some(then)) = (held.get_mut(partition), before.get(partition))
             && now == then
         {
-            assert!(*offset >= now.next_offset, "offsets only move forward");
+            assert!(
+                *offset >= now.next_offset || rebased.contains(partition),
+                "offsets only move forward, except onto a broker's new log"
+            );
             now.next_offset = *offset;
         }
     }
+}
+
+/// Partitions of `batch` whose broker log restarted below the held position.
+///
+/// We always fetch from the stored position, so the broker hands out a lower offset only when
+/// it no longer has that position and the consumer's `auto.offset.reset` moved it to the log's
+/// start. When the broker's end offset is below our position too, its log was reset (a broker
+/// that lost its data): the partition continues from the new log and the loss is reported
+/// loudly (metric, error log, a `consumer_position_resets` row). Should a re-delivery ever come
+/// from a log that was not reset, the end-offset check leaves it to be skipped as applied; a
+/// wrong rebase would only replay records, and replays change nothing.
+fn broker_log_resets(
+    consumer: &BaseConsumer<ClearanceContext>,
+    context: &ClearanceContext,
+    batch: &[InRecord],
+    held: &BTreeMap<i32, Position>,
+) -> BTreeMap<i32, Rebase> {
+    let known = lock(&context.replaced).clone();
+    let mut lowest: BTreeMap<i32, i64> = BTreeMap::new();
+    for record in batch {
+        if known.contains_key(&record.partition) {
+            continue;
+        }
+        if let Some(position) = held.get(&record.partition)
+            && record.offset < position.next_offset
+        {
+            let low = lowest.entry(record.partition).or_insert(record.offset);
+            *low = (*low).min(record.offset);
+        }
+    }
+    let topic = context.pipeline.positions.topic.clone();
+    let mut rebases = BTreeMap::new();
+    for (partition, to_offset) in lowest {
+        let position = held[&partition];
+        let Ok((_, end)) = consumer.fetch_watermarks(&topic, partition, Duration::from_secs(5))
+        else {
+            continue;
+        };
+        if end >= position.next_offset {
+            tracing::warn!(
+                partition,
+                to_offset,
+                held = position.next_offset,
+                "re-delivery below the position: skipped"
+            );
+            continue;
+        }
+        context.pipeline.metrics.broker_log_resets.inc();
+        tracing::error!(
+            partition,
+            held = position.next_offset,
+            broker_end = end,
+            continuing_at = to_offset,
+            "the broker's log restarted below our position: the broker lost its data; records it \
+             lost are not recoverable from it (see consumer_position_resets)"
+        );
+        rebases.insert(
+            partition,
+            Rebase {
+                to_offset,
+                broker_end_offset: end,
+            },
+        );
+    }
+    rebases
 }
 
 /// Stops consuming partitions another instance took over, until the group rebalances.
@@ -300,6 +496,35 @@ fn fence(
     }
     if let Err(error) = consumer.pause(&list) {
         tracing::error!(%error, "pause failed");
+    }
+}
+
+/// Moves the held positions of our own generation forward to what the database stores (a
+/// commit of ours landed although its acknowledgement was lost) and fetches from there.
+fn catch_up(
+    consumer: &BaseConsumer<ClearanceContext>,
+    context: &ClearanceContext,
+    stored: &BTreeMap<i32, Position>,
+) {
+    let topic = context.pipeline.positions.topic.clone();
+    let mut list = TopicPartitionList::new();
+    {
+        let mut held = context.held();
+        for (partition, position) in stored {
+            if let Some(mine) = held.get_mut(partition)
+                && mine.generation == position.generation
+            {
+                *mine = *position;
+                let _ = list.add_partition_offset(
+                    &topic,
+                    *partition,
+                    Offset::Offset(position.next_offset),
+                );
+            }
+        }
+    }
+    if let Err(error) = seek_all(consumer, &list) {
+        tracing::warn!(%error, "seek after catching up failed");
     }
 }
 

@@ -11,6 +11,7 @@
 pub mod config;
 pub mod consumer;
 pub mod decode;
+pub mod failpoint;
 pub mod metrics;
 pub mod persist;
 pub mod pipeline;
@@ -82,7 +83,7 @@ pub async fn run_with_listener(
     let relay = tokio::spawn(relay::run(
         pool.clone(),
         producer,
-        relay_settings(&config),
+        relay_settings(&config)?,
         metrics.clone(),
         wake.clone(),
         stop_relay.clone(),
@@ -142,7 +143,14 @@ fn build_consumer(
     config: &Config,
     pipeline: Arc<Pipeline>,
 ) -> anyhow::Result<BaseConsumer<ClearanceContext>> {
-    let context = ClearanceContext::new(tokio::runtime::Handle::current(), pipeline);
+    // Assigned partitions only, never subscribed: it joins no group.
+    let checker: BaseConsumer = bondgate_kafka::consumer_config(
+        &config.kafka,
+        &format!("{}.log-check", config.clearance.group_id),
+        &format!("{}-log-check", config.clearance.instance_id),
+    )
+    .create()?;
+    let context = ClearanceContext::new(tokio::runtime::Handle::current(), pipeline, checker);
     let consumer: BaseConsumer<ClearanceContext> = bondgate_kafka::consumer_config(
         &config.kafka,
         &config.clearance.group_id,
@@ -165,13 +173,14 @@ fn loop_settings(config: &Config) -> LoopSettings {
     }
 }
 
-fn relay_settings(config: &Config) -> relay::RelaySettings {
-    relay::RelaySettings {
+fn relay_settings(config: &Config) -> anyhow::Result<relay::RelaySettings> {
+    Ok(relay::RelaySettings {
+        cipher: config.security.cipher()?,
         receipts_topic: config.kafka.topics.receipts.clone(),
         dead_letter_topic: config.kafka.topics.dead_letters.clone(),
         batch_max: config.clearance.relay_batch_max,
         interval: Duration::from_millis(config.clearance.relay_interval_ms),
-    }
+    })
 }
 
 async fn serve_ops(

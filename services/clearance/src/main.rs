@@ -16,6 +16,9 @@ struct Args {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     bondgate_telemetry::init_logging();
+    // Test builds only: FAILPOINTS=name=action;... (see the failpoint module).
+    #[cfg(feature = "failpoints")]
+    let _failpoints = fail::FailScenario::setup();
     let config: bondgate_clearance::config::Config = bondgate_config::load(args.config.as_deref())?;
     bondgate_clearance::run(config, bondgate_telemetry::shutdown_signal()).await
 }

@@ -9,7 +9,7 @@ use prometheus::{
 /// `increase()` in alert rules sees the first dead letter after a restart.
 const DEAD_LETTER_CLASSES: [&str; 3] = ["decode", "unroutable", "invalid"];
 /// Reasons of batch retries (see `consumer::run_loop`), exported at 0 from the start.
-const RETRY_REASONS: [&str; 2] = ["database", "stale"];
+const RETRY_REASONS: [&str; 3] = ["database", "stale", "ahead"];
 
 /// All metrics of the pipeline, registered in one registry.
 #[derive(Clone, Debug)]
@@ -42,6 +42,8 @@ pub struct Metrics {
     pub orders_swept: IntCounter,
     /// Offsets that were expected but never seen (broker lost data).
     pub offset_gaps: IntCounter,
+    /// Partitions whose broker log restarted below our position (broker lost its data).
+    pub broker_log_resets: IntCounter,
 }
 
 fn seconds_buckets() -> Vec<f64> {
@@ -131,6 +133,10 @@ impl Metrics {
                 "bondgate_clearance_offset_gaps_total",
                 "Expected offsets never seen: the broker lost records.",
             )?,
+            broker_log_resets: IntCounter::new(
+                "bondgate_clearance_broker_log_resets_total",
+                "Partitions whose broker log restarted below the stored position: the broker lost its data.",
+            )?,
         };
         for class in DEAD_LETTER_CLASSES {
             metrics.dead_letters.with_label_values(&[class]);
@@ -157,6 +163,7 @@ impl Metrics {
         registry.register(Box::new(self.orders_pending.clone()))?;
         registry.register(Box::new(self.orders_swept.clone()))?;
         registry.register(Box::new(self.offset_gaps.clone()))?;
+        registry.register(Box::new(self.broker_log_resets.clone()))?;
         Ok(())
     }
 }

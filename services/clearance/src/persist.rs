@@ -102,7 +102,7 @@ pub async fn write(
     apply_quotas(conn, &writes.quota_deltas).await?;
     insert_receipts(conn, writes, &ids).await?;
     insert_review_tasks(conn, writes, &ids).await?;
-    insert_dead_letters(conn, writes, topic).await?;
+    insert_dead_letters(conn, writes, topic, cipher).await?;
     write_pending(conn, writes).await?;
     Ok(ids)
 }
@@ -729,10 +729,13 @@ async fn insert_review_tasks(
     Ok(())
 }
 
+/// Dead letters, their record sealed like every stored document: a bad order still carries the
+/// buyer's ID number, phone and address.
 async fn insert_dead_letters(
     conn: &mut PgConnection,
     writes: &Writes,
     topic: &str,
+    cipher: &PayloadCipher,
 ) -> sqlx::Result<()> {
     let d = &writes.dead_letters;
     if d.is_empty() {
@@ -749,7 +752,7 @@ async fn insert_dead_letters(
     .bind(d.iter().map(|x| x.partition).collect::<Vec<_>>())
     .bind(d.iter().map(|x| x.offset).collect::<Vec<_>>())
     .bind(d.iter().map(|x| x.key.clone()).collect::<Vec<Option<Vec<u8>>>>())
-    .bind(d.iter().map(|x| x.value.clone()).collect::<Vec<_>>())
+    .bind(d.iter().map(|x| cipher.seal(&x.value)).collect::<Vec<_>>())
     .bind(d.iter().map(|x| x.class.to_owned()).collect::<Vec<_>>())
     .bind(d.iter().map(|x| x.code.clone()).collect::<Vec<_>>())
     .bind(d.iter().map(|x| x.message.clone()).collect::<Vec<_>>())

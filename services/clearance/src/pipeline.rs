@@ -3,10 +3,11 @@
 //! returns, write everything and move the positions forward, all in ONE transaction.
 
 use crate::decode::{DeadLetter, Doc, InRecord, Incoming, decode, reparse};
+use crate::failpoint;
 use crate::metrics::Metrics;
 use crate::persist::{self, Numbering};
 use crate::plan::{self, Decision, OrderWork, Planner, Reference};
-use crate::positions::{self, Position, PositionsKey};
+use crate::positions::{self, Position, PositionsKey, Rebase};
 use crate::state::{self, OrderKey, QuotaKey};
 use bondgate_domain::allocation::StockKey;
 use bondgate_domain::documents::OrderBundle;
@@ -21,6 +22,9 @@ pub enum BatchError {
     /// Another instance took these partitions over; this batch must not write.
     #[error("partitions {0:?} were taken over by another instance")]
     Stale(Vec<i32>),
+    /// A commit of ours whose outcome was unknown did land: continue from these positions.
+    #[error("partitions {0:?} are ahead of this instance: an earlier commit landed")]
+    Ahead(BTreeMap<i32, Position>),
     /// The database failed (retry the same batch after a pause).
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
@@ -39,6 +43,8 @@ pub struct BatchReport {
     pub declarations: usize,
     /// Dead letters.
     pub dead_letters: usize,
+    /// Partitions moved back to the broker's new log by this batch.
+    pub rebased: BTreeSet<i32>,
 }
 
 /// Everything a batch needs besides its records.
@@ -59,14 +65,22 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
-    /// Processes one batch of records from partitions held at `held`.
+    /// Processes one batch of records from partitions held at `held`; partitions in `rebases`
+    /// continue from the broker's new log (see [`positions::rebase`]).
     pub async fn process(
         &self,
         records: &[InRecord],
         held: &BTreeMap<i32, Position>,
+        rebases: &BTreeMap<i32, Rebase>,
     ) -> Result<BatchReport, BatchError> {
         let started = Instant::now();
-        let (fresh, mut report) = self.fresh_records(records, held);
+        let mut effective = held.clone();
+        for (partition, rebase) in rebases {
+            if let Some(position) = effective.get_mut(partition) {
+                position.next_offset = rebase.to_offset;
+            }
+        }
+        let (fresh, mut report) = self.fresh_records(records, &effective);
         let touched: BTreeMap<i32, Position> = held
             .iter()
             .filter(|(p, _)| report.next.contains_key(p))
@@ -75,11 +89,18 @@ impl Pipeline {
         if report.next.is_empty() {
             return Ok(report);
         }
+        let digests = last_record_digests(&fresh);
         let (incoming, dead) = decode_all(fresh);
+        if failpoint::hit(failpoint::BEFORE_TRANSACTION) {
+            return Err(failpoint::injected(failpoint::BEFORE_TRANSACTION).into());
+        }
         let mut tx = self.pool.begin().await?;
-        let stale = positions::stale_partitions(&mut tx, &self.positions, &touched).await?;
-        if !stale.is_empty() {
-            return Err(BatchError::Stale(stale));
+        let fencing = positions::fencing(&mut tx, &self.positions, &touched).await?;
+        if !fencing.stale.is_empty() {
+            return Err(BatchError::Stale(fencing.stale));
+        }
+        if !fencing.ahead.is_empty() {
+            return Err(BatchError::Ahead(fencing.ahead));
         }
         let transaction_started = Instant::now();
         let planner = self.plan(&mut tx, incoming, dead).await?;
@@ -95,8 +116,21 @@ impl Pipeline {
             &self.positions.topic,
         )
         .await?;
-        positions::advance(&mut tx, &self.positions, &report.next).await?;
+        let rebased: BTreeMap<i32, Rebase> = rebases
+            .iter()
+            .filter(|(p, _)| touched.contains_key(p))
+            .map(|(p, r)| (*p, *r))
+            .collect();
+        positions::rebase(&mut tx, &self.positions, &touched, &rebased).await?;
+        positions::advance(&mut tx, &self.positions, &report.next, &digests).await?;
+        if failpoint::hit(failpoint::BEFORE_COMMIT) {
+            // Dropping the transaction rolls it back, as a lost connection would.
+            return Err(failpoint::injected(failpoint::BEFORE_COMMIT).into());
+        }
         tx.commit().await?;
+        if failpoint::hit(failpoint::AFTER_COMMIT) {
+            return Err(failpoint::injected(failpoint::AFTER_COMMIT).into());
+        }
         self.metrics
             .transaction_duration
             .observe(transaction_started.elapsed().as_secs_f64());
@@ -104,6 +138,7 @@ impl Pipeline {
         report.receipts = planner.writes.receipts.len();
         report.declarations = planner.writes.declarations.len();
         report.dead_letters = planner.writes.dead_letters.len();
+        report.rebased = rebased.into_keys().collect();
         Ok(report)
     }
 
@@ -334,6 +369,17 @@ impl Pipeline {
         }
         m.outbox_backlog.add(planner.writes.receipts.len() as i64);
     }
+}
+
+/// The fingerprint of the last record of each partition (records come in offset order).
+fn last_record_digests(records: &[&InRecord]) -> BTreeMap<i32, [u8; 32]> {
+    let mut last: BTreeMap<i32, &InRecord> = BTreeMap::new();
+    for record in records {
+        last.insert(record.partition, record);
+    }
+    last.into_iter()
+        .map(|(p, r)| (p, positions::record_digest(r.key.as_deref(), &r.value)))
+        .collect()
 }
 
 fn decode_all(records: Vec<&InRecord>) -> (Vec<Incoming>, Vec<DeadLetter>) {

@@ -59,12 +59,31 @@ pub async fn claim(
         .collect()
 }
 
-/// The partitions whose stored position no longer matches what this instance holds.
-pub async fn stale_partitions(
+/// How the stored positions compare with what this instance holds.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Fencing {
+    /// Partitions claimed by another instance since (or never claimed): this instance must not
+    /// write for them.
+    pub stale: Vec<i32>,
+    /// Partitions still of our generation whose stored offset is ahead of ours: a commit of ours
+    /// whose outcome we never learned (the connection died during COMMIT) did land.
+    pub ahead: BTreeMap<i32, Position>,
+}
+
+impl Fencing {
+    /// True when every held position matches the stored one.
+    pub fn is_clear(&self) -> bool {
+        self.stale.is_empty() && self.ahead.is_empty()
+    }
+}
+
+/// Compares the stored positions with what this instance holds, locking the rows (`FOR UPDATE`)
+/// for the rest of the transaction.
+pub async fn fencing(
     conn: &mut PgConnection,
     key: &PositionsKey,
     held: &BTreeMap<i32, Position>,
-) -> sqlx::Result<Vec<i32>> {
+) -> sqlx::Result<Fencing> {
     let partitions: Vec<i32> = held.keys().copied().collect();
     let rows = sqlx::query(
         "SELECT partition, next_offset, generation FROM consumer_positions
@@ -76,35 +95,53 @@ pub async fn stale_partitions(
     .bind(&partitions)
     .fetch_all(&mut *conn)
     .await?;
-    let mut stale: Vec<i32> = held.keys().copied().collect();
+    let mut stored = BTreeMap::new();
     for row in rows {
-        let partition: i32 = row.try_get("partition")?;
-        let stored = Position {
+        let position = Position {
             next_offset: row.try_get("next_offset")?,
             generation: row.try_get("generation")?,
         };
-        if held.get(&partition) == Some(&stored) {
-            stale.retain(|p| *p != partition);
+        stored.insert(row.try_get::<i32, _>("partition")?, position);
+    }
+    let mut fencing = Fencing::default();
+    for (partition, mine) in held {
+        match stored.get(partition) {
+            Some(theirs) if theirs == mine => {}
+            Some(theirs)
+                if theirs.generation == mine.generation
+                    && theirs.next_offset > mine.next_offset =>
+            {
+                fencing.ahead.insert(*partition, *theirs);
+            }
+            _ => fencing.stale.push(*partition),
         }
     }
-    Ok(stale)
+    Ok(fencing)
 }
 
-/// Moves each partition's next offset forward (after [`stale_partitions`] found none stale).
+/// Moves each partition's next offset forward (after [`fencing`] found every position clear)
+/// and keeps the fingerprint of the last record it covers (see [`record_digest`]).
 pub async fn advance(
     conn: &mut PgConnection,
     key: &PositionsKey,
     next: &BTreeMap<i32, i64>,
+    digests: &BTreeMap<i32, [u8; 32]>,
 ) -> sqlx::Result<()> {
+    let digests: Vec<Option<Vec<u8>>> = next
+        .keys()
+        .map(|p| digests.get(p).map(|d| d.to_vec()))
+        .collect();
     let updated = sqlx::query(
-        "UPDATE consumer_positions c SET next_offset = t.next, updated_at = now()
-         FROM UNNEST($3::int[], $4::bigint[]) AS t(p, next)
+        "UPDATE consumer_positions c SET next_offset = t.next, last_record_digest = t.digest,
+                updated_at = now()
+         FROM UNNEST($3::int[], $4::bigint[], $5::bytea[]) AS t(p, next, digest)
          WHERE c.group_id = $1 AND c.topic = $2 AND c.partition = t.p AND t.next >= c.next_offset",
     )
     .bind(&key.group_id)
     .bind(&key.topic)
     .bind(next.keys().copied().collect::<Vec<_>>())
     .bind(next.values().copied().collect::<Vec<_>>())
+    .bind(digests)
     .execute(&mut *conn)
     .await?;
     // Offsets only move forward, and only on rows this batch locked: anything else is a bug.
@@ -113,5 +150,79 @@ pub async fn advance(
         next.len() as u64,
         "positions must advance together"
     );
+    Ok(())
+}
+
+/// The fingerprint of a record: SHA-256 of its key's length, key and value.
+pub fn record_digest(key: Option<&[u8]>, value: &[u8]) -> [u8; 32] {
+    let key = key.unwrap_or_default();
+    let mut bytes = Vec::with_capacity(8 + key.len() + value.len());
+    bytes.extend_from_slice(&(key.len() as u64).to_be_bytes());
+    bytes.extend_from_slice(key);
+    bytes.extend_from_slice(value);
+    bondgate_storage::crypto::digest(&bytes)
+}
+
+/// The stored fingerprints of the last record of each of `partitions` (where known).
+pub async fn last_digests(
+    pool: &PgPool,
+    key: &PositionsKey,
+    partitions: &[i32],
+) -> sqlx::Result<BTreeMap<i32, Vec<u8>>> {
+    let rows: Vec<(i32, Vec<u8>)> = sqlx::query_as(
+        "SELECT partition, last_record_digest FROM consumer_positions
+         WHERE group_id = $1 AND topic = $2 AND partition = ANY($3)
+           AND last_record_digest IS NOT NULL",
+    )
+    .bind(&key.group_id)
+    .bind(&key.topic)
+    .bind(partitions)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// A partition whose broker log restarted below our position (see [`rebase`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rebase {
+    /// Where the partition continues: the first offset the broker now delivers.
+    pub to_offset: i64,
+    /// The broker's end offset when the reset was seen.
+    pub broker_end_offset: i64,
+}
+
+/// Moves positions back to the broker's new log and records each move in
+/// `consumer_position_resets`; only for rows of our generation (locked by [`fencing`] before).
+pub async fn rebase(
+    conn: &mut PgConnection,
+    key: &PositionsKey,
+    held: &BTreeMap<i32, Position>,
+    rebases: &BTreeMap<i32, Rebase>,
+) -> sqlx::Result<()> {
+    for (partition, rebase) in rebases {
+        let Some(position) = held.get(partition) else {
+            continue;
+        };
+        sqlx::query(
+            "WITH moved AS (
+               UPDATE consumer_positions SET next_offset = $4, updated_at = now()
+               WHERE group_id = $1 AND topic = $2 AND partition = $3 AND generation = $5
+                 AND next_offset = $6
+               RETURNING partition)
+             INSERT INTO consumer_position_resets
+               (group_id, topic, partition, from_offset, to_offset, broker_end_offset, generation, owner)
+             SELECT $1, $2, partition, $6, $4, $7, $5, $8 FROM moved",
+        )
+        .bind(&key.group_id)
+        .bind(&key.topic)
+        .bind(partition)
+        .bind(rebase.to_offset)
+        .bind(position.generation)
+        .bind(position.next_offset)
+        .bind(rebase.broker_end_offset)
+        .bind(&key.instance_id)
+        .execute(&mut *conn)
+        .await?;
+    }
     Ok(())
 }

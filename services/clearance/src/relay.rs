@@ -6,9 +6,11 @@
 //! order. If the leader dies, its connection closes, the lock frees, and another instance takes
 //! over from the unpublished rows.
 
+use crate::failpoint;
 use crate::metrics::Metrics;
 use bondgate_proto::Message;
 use bondgate_proto::v1;
+use bondgate_storage::crypto::PayloadCipher;
 use futures::future::join_all;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::util::Timeout;
@@ -35,7 +37,15 @@ pub struct RelaySettings {
     pub batch_max: i64,
     /// Idle poll interval.
     pub interval: Duration,
+    /// Opens the sealed records of dead letters.
+    pub cipher: PayloadCipher,
 }
+
+/// The largest source record a published dead letter carries. A record close to the broker's
+/// message limit would no longer fit once wrapped with its reason, and one refused dead letter
+/// would fail every round; a larger one is published without its value (it stays, sealed, in
+/// the `dead_letters` table) and says so in its message.
+pub const DEAD_LETTER_VALUE_MAX: usize = 512 * 1024;
 
 /// Runs until `stop` is notified, publishing whenever `wake` fires or the interval passes.
 pub async fn run(
@@ -176,6 +186,9 @@ async fn publish_receipts(
         ));
     }
     send_all(producer, &settings.receipts_topic, &records).await?;
+    if failpoint::hit(failpoint::RELAY_AFTER_SEND) {
+        return Err(failpoint::injected(failpoint::RELAY_AFTER_SEND).into());
+    }
     sqlx::query("UPDATE receipts SET published_at = now() WHERE id = ANY($1)")
         .bind(&ids)
         .execute(pool)
@@ -245,15 +258,18 @@ async fn publish_dead_letters(
     let mut ids = Vec::with_capacity(rows.len());
     for row in &rows {
         let key: Option<Vec<u8>> = row.try_get("key")?;
+        let sealed: Vec<u8> = row.try_get("payload")?;
+        let (value, note) = published_value(&settings.cipher, &sealed);
+        let message: String = row.try_get("error_message")?;
         let letter = v1::DeadLetter {
             source_topic: row.try_get("topic")?,
             source_partition: row.try_get("partition")?,
             source_offset: row.try_get("offset")?,
             key: key.clone().unwrap_or_default(),
-            value: row.try_get("payload")?,
+            value,
             error_class: row.try_get("error_class")?,
             error_code: row.try_get("error_code")?,
-            error_message: row.try_get("error_message")?,
+            error_message: format!("{message}{note}"),
             dead_at_ms: row.try_get("at_ms")?,
         };
         ids.push(row.try_get::<i64, _>("id")?);
@@ -268,6 +284,28 @@ async fn publish_dead_letters(
         .execute(pool)
         .await?;
     Ok(ids.len())
+}
+
+/// The source record to publish with a dead letter, and a note for its message when it is left
+/// out (too large, or not readable with the current key).
+fn published_value(cipher: &PayloadCipher, sealed: &[u8]) -> (Vec<u8>, String) {
+    match cipher.open(sealed) {
+        Ok(value) if value.len() <= DEAD_LETTER_VALUE_MAX => (value, String::new()),
+        Ok(value) => (
+            Vec::new(),
+            format!(
+                " (the record's {} bytes are left out: over {DEAD_LETTER_VALUE_MAX})",
+                value.len()
+            ),
+        ),
+        Err(error) => {
+            tracing::error!(%error, "a dead letter's record cannot be opened");
+            (
+                Vec::new(),
+                " (the record is left out: unreadable)".to_owned(),
+            )
+        }
+    }
 }
 
 /// Sends every record and waits for all acknowledgements; fails if any is not acknowledged.

@@ -37,10 +37,7 @@ pub async fn sweep(
         return Ok(0);
     }
     let mut tx = pool.begin().await?;
-    if !positions::stale_partitions(&mut tx, key, held)
-        .await?
-        .is_empty()
-    {
+    if !positions::fencing(&mut tx, key, held).await?.is_clear() {
         return Ok(0);
     }
     let rows = sqlx::query(

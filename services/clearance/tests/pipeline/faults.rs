@@ -3,7 +3,6 @@
 
 use crate::helpers::Harness;
 use bondgate_loadtest::generate::GeneratorConfig;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 /// Orders of the crash test (`BONDGATE_CRASH_ORDERS`, default 50,000).
@@ -12,36 +11,6 @@ fn crash_orders() -> u64 {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(50_000)
-}
-
-/// Starts the service binary as a child process configured for this test.
-fn spawn_service(harness: &Harness, instance: &str) -> anyhow::Result<Child> {
-    let kafka = &harness.kafka;
-    let log = std::fs::File::create(
-        std::env::temp_dir().join(format!("{}.{instance}.log", harness.group)),
-    )?;
-    Ok(Command::new(env!("CARGO_BIN_EXE_bondgate-clearance"))
-        .env("BONDGATE__DATABASE__URL", &harness.url)
-        .env("BONDGATE__KAFKA__BROKERS", &kafka.brokers)
-        .env(
-            "BONDGATE__KAFKA__TOPICS__DOCUMENTS",
-            &kafka.topics.documents,
-        )
-        .env("BONDGATE__KAFKA__TOPICS__RECEIPTS", &kafka.topics.receipts)
-        .env(
-            "BONDGATE__KAFKA__TOPICS__DEAD_LETTERS",
-            &kafka.topics.dead_letters,
-        )
-        .env("BONDGATE__KAFKA__CONSUMER_SESSION_TIMEOUT_MS", "6000")
-        .env("BONDGATE__CLEARANCE__GROUP_ID", &harness.group)
-        .env("BONDGATE__CLEARANCE__INSTANCE_ID", instance)
-        .env("BONDGATE__CLEARANCE__LISTEN", "127.0.0.1:0")
-        .env("BONDGATE__CLEARANCE__BATCH_SIZE_MAX", "1024")
-        .env("RUST_LOG", "info")
-        .env("BONDGATE_LOG_FORMAT", "json")
-        .stdout(Stdio::from(log.try_clone()?))
-        .stderr(Stdio::from(log))
-        .spawn()?)
 }
 
 /// Goal: `kill -9` of the clearance process at random moments (mid-batch, between commit and
@@ -65,7 +34,7 @@ async fn kill_9_at_random_moments_loses_and_doubles_nothing() -> anyhow::Result<
         traffic.records
     );
     for round in 1..=5 {
-        let mut child = spawn_service(&harness, &format!("crash-{round}"))?;
+        let mut child = harness.spawn(&format!("crash-{round}"), &[])?;
         // Wait for the group join (about 5 s on this broker), then a random moment of work.
         let pause_ms = 5_000 + rand::random_range(1_500..6_000);
         tokio::time::sleep(Duration::from_millis(pause_ms)).await;
@@ -76,7 +45,7 @@ async fn kill_9_at_random_moments_loses_and_doubles_nothing() -> anyhow::Result<
             "crash test: kill -9 #{round} after {pause_ms} ms; {declared} declarations so far"
         );
     }
-    let mut child = spawn_service(&harness, "crash-final")?;
+    let mut child = harness.spawn("crash-final", &[])?;
     let expected = i64::try_from(traffic.orders.len())?;
     let finished = harness
         .wait_for_declarations(expected, Duration::from_secs(900))
@@ -170,5 +139,203 @@ async fn a_20_second_database_outage_is_survived() -> anyhow::Result<()> {
         "the service must still run after the outage"
     );
     service.stop().await?;
+    harness.assert_invariants().await
+}
+
+/// Goal: an instance frozen (`SIGSTOP`) past its session timeout while holding a batch, then
+/// resumed, is fenced off: it writes nothing for partitions another instance took over
+/// (zombie fencing; guarantee 1).
+/// Method: two service processes; instance A stalls at `before-transaction` on its third batch
+/// (a failpoint that logs and waits 3 s); the test freezes it there with `SIGSTOP`, waits until
+/// B has claimed every partition, and resumes A. A's batch must be refused by the position
+/// check ("fenced off" in its log), and everything clears exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_frozen_instance_is_fenced_off_when_it_resumes() -> anyhow::Result<()> {
+    crate::helpers::require_failpoints();
+    let harness = Harness::new("zombie", 4, 1_000_000).await?;
+    let traffic = harness
+        .produce(
+            crate::helpers::clean_traffic(91),
+            crate::helpers::scaled(3_000),
+        )
+        .await?;
+    let stall = format!(
+        "{}=2*off->1*return(stall)->off",
+        bondgate_clearance::failpoint::BEFORE_TRANSACTION
+    );
+    let mut zombie = harness.spawn("zombie-a", &[("FAILPOINTS", &stall)])?;
+    let log = harness.log_path("zombie-a");
+    bondgate_tests::wait_until("A stalls in a batch", Duration::from_secs(60), || async {
+        Ok(std::fs::read_to_string(&log)?.contains("failpoint stall"))
+    })
+    .await?;
+    signal(&zombie, "STOP")?;
+    let mut other = harness.spawn("zombie-b", &[])?;
+    let outcome = async {
+        bondgate_tests::wait_until(
+            "B owns every partition",
+            Duration::from_secs(90),
+            || async {
+                Ok(harness
+                    .count("SELECT count(*) FROM consumer_positions WHERE owner = 'zombie-b'")
+                    .await?
+                    == 4)
+            },
+        )
+        .await?;
+        signal(&zombie, "CONT")?;
+        bondgate_tests::wait_until("A is fenced off", Duration::from_secs(30), || async {
+            Ok(std::fs::read_to_string(&log)?.contains("fenced off"))
+        })
+        .await?;
+        let expected = i64::try_from(traffic.orders.len())?;
+        harness
+            .wait_for_declarations(expected, Duration::from_secs(300))
+            .await
+    }
+    .await;
+    let _ = signal(&zombie, "CONT");
+    for child in [&mut zombie, &mut other] {
+        child.kill()?;
+        child.wait()?;
+    }
+    outcome?;
+    harness.assert_invariants().await
+}
+
+fn signal(child: &std::process::Child, name: &str) -> anyhow::Result<()> {
+    let status = std::process::Command::new("kill")
+        .arg(format!("-{name}"))
+        .arg(child.id().to_string())
+        .status()?;
+    anyhow::ensure!(status.success(), "kill -{name} failed");
+    Ok(())
+}
+
+/// Goal: a long lock on the hottest stock rows (an operator's transaction, a stuck report)
+/// stalls clearance but breaks nothing: no crash, no partial batch, and the backlog drains
+/// once the lock is released (guarantees 6 and 7).
+/// Method: a transaction holds `FOR UPDATE` on every account-book item for 12 s while 600
+/// orders flow; the service must still be running, no declaration may be written while the
+/// lock is held after the first batch blocks, and everything clears after the release.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_long_lock_on_hot_stock_rows_delays_but_breaks_nothing() -> anyhow::Result<()> {
+    let harness = Harness::new("hot-lock", 2, 1_000_000).await?;
+    let mut lock = harness.pool.begin().await?;
+    sqlx::query("SELECT 1 FROM account_book_items FOR UPDATE")
+        .execute(&mut *lock)
+        .await?;
+    let traffic = harness
+        .produce(
+            crate::helpers::clean_traffic(92),
+            crate::helpers::scaled(600),
+        )
+        .await?;
+    let service = harness.start(harness.config("hot-lock-1"));
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    assert!(service.is_running(), "the service must wait, not die");
+    assert_eq!(
+        harness.count("SELECT count(*) FROM declarations").await?,
+        0,
+        "nothing may be decided while the stock rows are locked"
+    );
+    lock.rollback().await?;
+    let expected = i64::try_from(traffic.orders.len())?;
+    harness
+        .wait_for_declarations(expected, Duration::from_secs(120))
+        .await?;
+    service.stop().await?;
+    harness.assert_invariants().await
+}
+
+/// Goal: steps of the wall clock (NTP, a VM resumed) change no decision and stop nothing for
+/// good: windows and timestamps come from the database's clock, positions are offsets, and our
+/// own timers run on the monotonic clock.
+/// Method: the service binary runs under libfaketime, its wall clock 30 s ahead; while 1,000
+/// orders flow the clock steps back 30 s, then forward 30 s again. The incomplete-order
+/// sweeper (window 60 s, every 200 ms) must close none of them, every order clears once, and
+/// the invariants hold. (Steps stay short: librdkafka's condition variables wait on the wall
+/// clock, so a step of N seconds can hold its timers for up to N seconds, librdkafka issue
+/// #2145; under libfaketime, whose waits the kernel still times in real time, a step of a day
+/// stalls the client for a day. docs/reliability.md.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn wall_clock_steps_change_no_decision() -> anyhow::Result<()> {
+    let library = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
+    anyhow::ensure!(
+        std::path::Path::new(library).exists(),
+        "libfaketime is missing (scripts/test installs the faketime package)"
+    );
+    let harness = Harness::new("clock", 2, 1_000_000).await?;
+    let clock = tempfile::NamedTempFile::new()?;
+    std::fs::write(clock.path(), "+30\n")?;
+    let clock_path = clock
+        .path()
+        .to_str()
+        .expect("temp path is UTF-8")
+        .to_owned();
+    let spawned_at = chrono::Utc::now();
+    let mut child = harness.spawn(
+        "clock-1",
+        &[
+            ("LD_PRELOAD", library),
+            ("FAKETIME_TIMESTAMP_FILE", &clock_path),
+            ("FAKETIME_NO_CACHE", "1"),
+            // NTP steps move the wall clock only; monotonic time keeps running evenly.
+            ("FAKETIME_DONT_FAKE_MONOTONIC", "1"),
+            ("BONDGATE__CLEARANCE__INCOMPLETE_WINDOW_MS", "60000"),
+            ("BONDGATE__CLEARANCE__SWEEP_INTERVAL_MS", "200"),
+        ],
+    )?;
+    let outcome = async {
+        let first = harness
+            .produce(
+                crate::helpers::clean_traffic(93),
+                crate::helpers::scaled(500),
+            )
+            .await?;
+        bondgate_tests::wait_until(
+            "the first declarations",
+            Duration::from_secs(90),
+            || async { Ok(harness.count("SELECT count(*) FROM declarations").await? > 0) },
+        )
+        .await?;
+        std::fs::write(clock.path(), "+0\n")?;
+        let second = harness
+            .produce(
+                crate::helpers::clean_traffic(94),
+                crate::helpers::scaled(500),
+            )
+            .await?;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        std::fs::write(clock.path(), "+30\n")?;
+        let expected = i64::try_from(first.orders.len() + second.orders.len())?;
+        harness
+            .wait_for_declarations(expected, Duration::from_secs(240))
+            .await?;
+        anyhow::Ok(expected)
+    }
+    .await;
+    child.kill()?;
+    child.wait()?;
+    let expected = outcome?;
+    assert_eq!(
+        harness
+            .count("SELECT count(*) FROM declarations WHERE status = 800")
+            .await?,
+        expected,
+        "every order is released; none closed as incomplete by a stepped clock"
+    );
+    // The service's log timestamps come from its own wall clock: it ran on the faked one.
+    let log = std::fs::read_to_string(harness.log_path("clock-1"))?;
+    let first_line: serde_json::Value =
+        serde_json::from_str(log.lines().next().unwrap_or_default())?;
+    let logged: chrono::DateTime<chrono::Utc> = first_line["timestamp"]
+        .as_str()
+        .unwrap_or_default()
+        .parse()?;
+    assert!(
+        logged - spawned_at > chrono::TimeDelta::seconds(20),
+        "the service must have run on the faked clock ({logged} vs {spawned_at})"
+    );
     harness.assert_invariants().await
 }

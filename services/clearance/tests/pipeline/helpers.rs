@@ -2,13 +2,17 @@
 //! in-process or as a child process, generated traffic, and the invariant checks.
 
 use bondgate_clearance::config::Config;
+use bondgate_clearance::decode::{InRecord, decode};
 use bondgate_kafka::KafkaConfig;
 use bondgate_loadtest::generate::OrderMeta;
 use bondgate_loadtest::generate::{GeneratorConfig, RecordStream};
 use bondgate_proto::Message;
 use bondgate_proto::v1;
+use bondgate_tests::TopicRecord;
+use bondgate_tests::invariants::{InputRecord, PublishedReceipt};
 use rust_decimal::Decimal;
 use sqlx::PgPool;
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -88,6 +92,72 @@ impl Harness {
         })
     }
 
+    /// A harness whose topics live on `broker` (a private broker the test may restart).
+    pub async fn on_broker(
+        broker: &bondgate_kafka::KafkaConfig,
+        label: &str,
+        partitions: i32,
+        stock: i64,
+    ) -> anyhow::Result<Self> {
+        let (url, _db) = bondgate_tests::seeded_database(label, Decimal::from(stock)).await?;
+        let pool = PgPool::connect(&url).await?;
+        let mut kafka = broker.clone();
+        for (topic, name) in [
+            (&mut kafka.topics.documents, "documents"),
+            (&mut kafka.topics.receipts, "receipts"),
+            (&mut kafka.topics.dead_letters, "dlq"),
+        ] {
+            *topic =
+                bondgate_tests::fresh_topic(broker, &format!("{label}.{name}"), partitions).await?;
+        }
+        let group = format!("{}.group", kafka.topics.documents);
+        Ok(Self {
+            url,
+            pool,
+            kafka,
+            group,
+        })
+    }
+
+    /// Starts the service binary as a child process for this test, with `env` added (e.g.
+    /// `FAILPOINTS`); its log goes to `<tmp>/<group>.<instance>.log` ([`Harness::log_path`]).
+    pub fn spawn(&self, instance: &str, env: &[(&str, &str)]) -> anyhow::Result<Child> {
+        let kafka = &self.kafka;
+        let log = std::fs::File::create(self.log_path(instance))?;
+        let mut command = Command::new(env!("CARGO_BIN_EXE_bondgate-clearance"));
+        command
+            .env("BONDGATE__DATABASE__URL", &self.url)
+            .env("BONDGATE__KAFKA__BROKERS", &kafka.brokers)
+            .env(
+                "BONDGATE__KAFKA__TOPICS__DOCUMENTS",
+                &kafka.topics.documents,
+            )
+            .env("BONDGATE__KAFKA__TOPICS__RECEIPTS", &kafka.topics.receipts)
+            .env(
+                "BONDGATE__KAFKA__TOPICS__DEAD_LETTERS",
+                &kafka.topics.dead_letters,
+            )
+            .env("BONDGATE__KAFKA__CONSUMER_SESSION_TIMEOUT_MS", "6000")
+            .env("BONDGATE__CLEARANCE__GROUP_ID", &self.group)
+            .env("BONDGATE__CLEARANCE__INSTANCE_ID", instance)
+            .env("BONDGATE__CLEARANCE__LISTEN", "127.0.0.1:0")
+            .env("BONDGATE__CLEARANCE__BATCH_SIZE_MAX", "1024")
+            .env("RUST_LOG", "info")
+            .env("BONDGATE_LOG_FORMAT", "json");
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        Ok(command
+            .stdout(Stdio::from(log.try_clone()?))
+            .stderr(Stdio::from(log))
+            .spawn()?)
+    }
+
+    /// Where [`Harness::spawn`] writes the log of `instance`.
+    pub fn log_path(&self, instance: &str) -> std::path::PathBuf {
+        std::env::temp_dir().join(format!("{}.{instance}.log", self.group))
+    }
+
     /// The service's configuration for this test (small batches to exercise batch boundaries).
     pub fn config(&self, instance: &str) -> Config {
         let mut config = Config::default();
@@ -157,29 +227,81 @@ impl Harness {
         .await
     }
 
-    /// Every database invariant holds, and the receipts topic matches the outbox.
+    /// Every database invariant holds; the documents topic is accounted for (no lost write,
+    /// every bad record one dead letter); the receipts topic matches the outbox, in status
+    /// order per order.
     pub async fn assert_invariants(&self) -> anyhow::Result<()> {
         let mut anomalies = bondgate_tests::invariants::check_database(&self.pool).await?;
-        let published = self
-            .count("SELECT count(*) FROM receipts WHERE published_at IS NOT NULL")
-            .await?;
-        let ids: Vec<String> = bondgate_tests::consume_distinct(
-            &self.kafka,
-            &self.kafka.topics.receipts,
-            usize::try_from(published)?,
-            Duration::from_secs(60),
-            |value| Ok(v1::Receipt::decode(value)?.receipt_id),
-        )
-        .await?
-        .into_iter()
-        .collect();
-        anomalies.extend(bondgate_tests::invariants::check_receipts_topic(&self.pool, &ids).await?);
+        anomalies.extend(self.check_input().await?);
+        anomalies.extend(self.check_receipts().await?);
         assert!(
             anomalies.is_empty(),
             "invariants broken:\n{}",
             anomalies.join("\n")
         );
         Ok(())
+    }
+
+    async fn check_input(&self) -> anyhow::Result<Vec<String>> {
+        let consumed = self
+            .count("SELECT COALESCE(sum(next_offset), 0)::bigint FROM consumer_positions")
+            .await?;
+        let consumed = usize::try_from(consumed)?;
+        let records = bondgate_tests::read_topic(
+            &self.kafka,
+            &self.kafka.topics.documents,
+            Duration::from_secs(120),
+            |records| records.len() >= consumed,
+        )
+        .await?;
+        bondgate_tests::invariants::check_input_topic(&self.pool, &records, classify).await
+    }
+
+    async fn check_receipts(&self) -> anyhow::Result<Vec<String>> {
+        let published = self
+            .count("SELECT count(*) FROM receipts WHERE published_at IS NOT NULL")
+            .await?;
+        let published = usize::try_from(published)?;
+        let records = bondgate_tests::read_topic(
+            &self.kafka,
+            &self.kafka.topics.receipts,
+            Duration::from_secs(120),
+            |records| records.len() >= published,
+        )
+        .await?;
+        let receipts: Vec<PublishedReceipt> = records
+            .iter()
+            .map(|r| {
+                let receipt = v1::Receipt::decode(r.value.as_slice())?;
+                Ok(PublishedReceipt {
+                    order: format!("{}/{}", receipt.ebp_code, receipt.order_no),
+                    id: receipt.receipt_id,
+                    sequence: receipt.sequence,
+                })
+            })
+            .collect::<anyhow::Result<_>>()?;
+        let ids: Vec<String> = receipts.iter().map(|r| r.id.clone()).collect();
+        let mut anomalies =
+            bondgate_tests::invariants::check_receipts_topic(&self.pool, &ids).await?;
+        anomalies.extend(bondgate_tests::invariants::check_receipt_order(&receipts));
+        Ok(anomalies)
+    }
+}
+
+/// What the pipeline's own decoder makes of a documents-topic record.
+fn classify(record: &TopicRecord) -> InputRecord {
+    let in_record = InRecord {
+        partition: record.partition,
+        offset: record.offset,
+        key: (!record.key.is_empty()).then(|| record.key.clone()),
+        value: record.value.clone(),
+    };
+    match decode(in_record) {
+        Ok(document) => InputRecord::Document {
+            ebp_code: document.ebp_code,
+            order_no: document.order_no,
+        },
+        Err(_) => InputRecord::Bad,
     }
 }
 
@@ -193,4 +315,23 @@ pub fn clean_traffic(seed: u64) -> GeneratorConfig {
         bad_record_fraction: 0.0,
         ..GeneratorConfig::default()
     }
+}
+
+/// Fails with a clear message when the failpoints are not compiled in (instead of passing
+/// without having injected anything).
+pub fn require_failpoints() {
+    assert!(
+        bondgate_clearance::failpoint::enabled(),
+        "this test needs the failpoints: run it with --features bondgate-clearance/failpoints \
+         (scripts/test does)"
+    );
+}
+
+/// `orders` times `BONDGATE_FAULT_SCALE` (default 1; `scripts/soak` raises it).
+pub fn scaled(orders: u64) -> u64 {
+    let scale: u64 = std::env::var("BONDGATE_FAULT_SCALE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    orders * scale.max(1)
 }

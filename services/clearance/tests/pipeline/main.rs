@@ -4,7 +4,10 @@
 mod helpers;
 
 mod after_sales;
+mod bad_records;
+mod broker;
 mod clean;
+mod failpoints;
 mod faults;
 mod poison;
 mod replay;

@@ -137,8 +137,8 @@ struct Case {
     body: Vec<u8>,
     status: u16,
     code: &'static str,
-    /// A problem that must be listed: (code, index, path).
-    problem: Option<(&'static str, Option<usize>, &'static str)>,
+    /// A problem that must be listed.
+    problem: Option<Listed>,
 }
 
 fn case(name: &'static str, body: impl Into<Vec<u8>>, status: u16, code: &'static str) -> Case {
@@ -187,7 +187,7 @@ fn json_cases() -> Vec<Case> {
     let mut invalid_utf8 = json_bytes(&json!([order("B-1")]));
     let at = invalid_utf8.iter().position(|b| *b == b'I').unwrap();
     invalid_utf8[at] = 0xff;
-    vec![
+    let mut cases = vec![
         case(
             "malformed JSON",
             "[{\"type\": \"order\",",
@@ -304,6 +304,133 @@ fn json_cases() -> Vec<Case> {
                 "bg.request.invalid_documents",
             )
         },
+    ];
+    cases.extend(nesting_cases());
+    cases.extend(
+        range_cases()
+            .into_iter()
+            .map(|(name, record, problem)| Case {
+                problem: Some(problem),
+                ..case(
+                    name,
+                    json_bytes(&json!([record])),
+                    422,
+                    "bg.request.invalid_documents",
+                )
+            }),
+    );
+    cases
+}
+
+/// `depth` arrays around `inner`, written out as text: deeper than any JSON library may
+/// build a value for.
+fn nested_arrays(depth: usize, inner: &str) -> String {
+    format!("{}{inner}{}", "[".repeat(depth), "]".repeat(depth))
+}
+
+/// Nesting attacks: the parser must refuse them without exhausting the stack.
+fn nesting_cases() -> Vec<Case> {
+    let placeholder = "NESTED-VALUE";
+    let mut holder = order("B-5");
+    holder["orderHead"]["note"] = json!(placeholder);
+    let holder = String::from_utf8(json_bytes(&json!([holder]))).unwrap();
+    let deep_field = holder.replacen(
+        &format!("\"{placeholder}\""),
+        &nested_arrays(100_000, "1"),
+        1,
+    );
+    let mut shallow = json!("x");
+    for _ in 0..100 {
+        shallow = json!([shallow]);
+    }
+    let mut nested_note = order("B-6");
+    nested_note["orderHead"]["note"] = shallow;
+    vec![
+        case(
+            "100,000 nested arrays",
+            nested_arrays(100_000, ""),
+            400,
+            "bg.request.malformed_json",
+        ),
+        case(
+            "a field nested 100,000 deep",
+            deep_field,
+            400,
+            "bg.request.malformed_json",
+        ),
+        Case {
+            problem: Some(("bg.request.schema", Some(0), "orderHead.note")),
+            ..case(
+                "a field nested 100 deep",
+                json_bytes(&json!([nested_note])),
+                422,
+                "bg.request.invalid_documents",
+            )
+        },
+    ]
+}
+
+/// A problem that must be listed: (code, index, path).
+type Listed = (&'static str, Option<usize>, &'static str);
+
+/// Values outside their CEB domain: N19,5 (at most 14 integer and 5 fraction digits), signs,
+/// zero quantities and field lengths. Each is a record and the problem it must raise.
+fn range_cases() -> Vec<(&'static str, Value, Listed)> {
+    let with = |pointer: &str, value: Value| {
+        let mut record = order("B-7");
+        *record.pointer_mut(pointer).unwrap() = value;
+        record
+    };
+    let price = "/orderList/0/price";
+    let qty = "/orderList/0/qty";
+    let mut negative_paid = payment("B-7");
+    negative_paid["amountPaid"] = json!("-209");
+    vec![
+        (
+            "price with 15 integer digits",
+            with(price, json!("123456789012345.1")),
+            ("bg.format.integer_digits", Some(0), "orderList[0].price"),
+        ),
+        (
+            "price with 6 decimals",
+            with(price, json!("1.123456")),
+            ("bg.format.fraction_digits", Some(0), "orderList[0].price"),
+        ),
+        (
+            "goodsValue with 20 integer digits",
+            with("/orderHead/goodsValue", json!("99999999999999999999")),
+            ("bg.format.integer_digits", Some(0), "orderHead.goodsValue"),
+        ),
+        (
+            "negative quantity",
+            with(qty, json!("-1")),
+            ("bg.format.negative", Some(0), "orderList[0].qty"),
+        ),
+        (
+            "zero quantity",
+            with(qty, json!("0")),
+            ("bg.format.not_positive", Some(0), "orderList[0].qty"),
+        ),
+        (
+            "negative price",
+            with(price, json!("-99.50")),
+            ("bg.format.negative", Some(0), "orderList[0].price"),
+        ),
+        (
+            "negative amountPaid",
+            negative_paid,
+            ("bg.format.negative", Some(0), "paymentHead.amountPaid"),
+        ),
+        (
+            "itemName of 251 characters (C..250)",
+            with("/orderList/0/itemName", json!("水".repeat(251))),
+            ("bg.format.too_long", Some(0), "orderList[0].itemName"),
+        ),
+        (
+            "consigneeAddress of 201 characters (C..200)",
+            with("/orderHead/consigneeAddress", json!("街".repeat(201))),
+            ("bg.format.too_long", Some(0), "orderHead.consigneeAddress"),
+        ),
     ]
 }
 
@@ -318,7 +445,27 @@ fn xml_cases() -> Vec<Case> {
     let entity = good.replacen("<ceb:orderNo>C-1", "<ceb:orderNo>&xxe;C-1", 1);
     let mut bad_utf8 = good.clone().into_bytes();
     bad_utf8[body_start + 3] = 0xfe;
-    vec![
+    let lol = "&lol;".repeat(10);
+    let mut entities = String::from("<!ENTITY lol \"lol\">");
+    for level in 1..=9 {
+        let previous = if level == 1 {
+            lol.clone()
+        } else {
+            format!("&lol{};", level - 1).repeat(10)
+        };
+        entities.push_str(&format!("<!ENTITY lol{level} \"{previous}\">"));
+    }
+    let billion_laughs = format!(
+        "<?xml version=\"1.0\"?><!DOCTYPE lolz [{entities}]>{}",
+        &good[good.find("<ceb:CEB311Message").unwrap()..]
+    )
+    .replacen("<ceb:orderNo>C-1", "<ceb:orderNo>&lol9;C-1", 1);
+    let deep_xml = good.replacen(
+        "<ceb:orderNo>",
+        &format!("{}<ceb:orderNo>", "<ceb:x>".repeat(100_000)),
+        1,
+    );
+    let mut cases = vec![
         xml_case(
             "truncated XML",
             &good[..good.len() / 2],
@@ -367,13 +514,36 @@ fn xml_cases() -> Vec<Case> {
                 "bg.request.unsupported_media_type",
             )
         },
-    ]
+        xml_case(
+            "billion laughs (nested entity expansion)",
+            billion_laughs,
+            400,
+            "ceb.dtd_forbidden",
+        ),
+        xml_case("100,000 nested elements", deep_xml, 400, "ceb.too_deep"),
+    ];
+    cases.extend(
+        range_cases()
+            .into_iter()
+            .filter(|(_, record, _)| record["type"] == "order")
+            .map(|(name, record, problem)| Case {
+                problem: Some(problem),
+                ..xml_case(
+                    name,
+                    order_xml(&[record]),
+                    422,
+                    "bg.request.invalid_documents",
+                )
+            }),
+    );
+    cases
 }
 
 #[tokio::test]
 async fn bad_input_is_refused_with_specific_codes_and_nothing_is_published() {
-    // Goal: every bad request of the corpus gets its specific 4xx, code and problem location,
-    // and nothing of it reaches the topic (all or nothing).
+    // Goal: every bad request of the corpus (syntax, encoding, sizes, nesting bombs, entity
+    // expansion, N19,5 ranges, signs, lengths, arithmetic) gets its specific 4xx, code and
+    // problem location, as JSON and as CEB XML, and nothing of it reaches the topic.
     // Method: send the corpus, then one valid sentinel order; reading the topic from the start,
     // the sentinel must be the first and only record.
     let app = spawn_app(Options::default()).await;
@@ -384,25 +554,149 @@ async fn bad_input_is_refused_with_specific_codes_and_nothing_is_published() {
             .await;
         let actual = response.status().as_u16();
         let body: Value = response.json().await.unwrap_or(Value::Null);
-        assert_eq!(actual, case.status, "{}: {body}", case.name);
-        assert_eq!(body["error"]["code"], case.code, "{}: {body}", case.name);
+        let name = format!("{} {}", case.path, case.name);
+        assert_eq!(actual, case.status, "{name}: {body}");
+        assert_eq!(body["error"]["code"], case.code, "{name}: {body}");
         if let Some((code, index, path)) = case.problem {
             let listed = body["problems"].as_array().unwrap().iter().any(|p| {
                 p["code"] == code
                     && p["index"].as_u64().map(|i| i as usize) == index
                     && p["path"].as_str().unwrap_or_default().starts_with(path)
             });
-            assert!(
-                listed,
-                "{}: ({code}, {index:?}, {path}) not in {body}",
-                case.name
-            );
+            assert!(listed, "{name}: ({code}, {index:?}, {path}) not in {body}");
         }
     }
     let sentinel = tracking_ids(app.post_json(&json!([order("SENTINEL")]), &key).await).await;
     let records = read_topic(&app, 2, Duration::from_secs(5)).await;
     assert_eq!(records.len(), 1, "only the sentinel: {records:?}");
     assert_eq!(records[0].document.document_id, sentinel[0]);
+}
+
+/// SQL, HTML and LIKE metacharacters: valid text that must travel untouched.
+const SQL_TEXT: &str = "'; DROP TABLE declarations; --";
+const HTML_TEXT: &str = "<script>alert(1)</script>";
+const OTHER_TEXT: &str = "\"\\%_&";
+
+/// An order whose every free-text field carries metacharacters, each within its CEB length.
+fn metacharacter_order() -> Value {
+    let all = format!("{SQL_TEXT}{HTML_TEXT}{OTHER_TEXT}");
+    assert_eq!(all.chars().count(), 60, "fits the C..60 fields");
+    let short = format!("{HTML_TEXT}{OTHER_TEXT}");
+    let mut record = order(&all);
+    let head = &mut record["orderHead"];
+    for field in [
+        "ebpName",
+        "ebcName",
+        "buyerRegNo",
+        "buyerName",
+        "buyerIdNumber",
+        "payName",
+        "payTransactionId",
+        "batchNumbers",
+        "consignee",
+        "consigneeAddress",
+        "note",
+    ] {
+        head[field] = json!(all);
+    }
+    head["buyerTelephone"] = json!(SQL_TEXT);
+    head["consigneeTelephone"] = json!(short);
+    let line = &mut record["orderList"][0];
+    for field in ["itemName", "gmodel", "itemDescribe", "note"] {
+        line[field] = json!(all);
+    }
+    line["itemNo"] = json!(SQL_TEXT);
+    line["barCode"] = json!(short);
+    record
+}
+
+/// Every byte but ASCII letters and digits as `%XX`.
+fn percent_encoded(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn metacharacters_in_free_text_travel_byte_for_byte() {
+    // Goal: SQL, HTML and LIKE metacharacters (`'; DROP TABLE ...; --`, `<script>`, `"`, `\`,
+    // `%`, `_`, `&`) in every free-text field of an order are valid text: accepted, published
+    // unchanged whether sent as JSON or as CEB XML, and usable in an order-number lookup without
+    // an SQL error or a wildcard match.
+    // Method: submit the order as JSON and as XML; both get the same tracking id (same protobuf
+    // body) and the record read back from the topic converts to exactly the JSON sent; then look
+    // up the order by its number and by `%`/`_` patterns of a stored order's number.
+    let app = spawn_app(Options::default()).await;
+    let sent = metacharacter_order();
+    let order_no = sent["orderHead"]["orderNo"].as_str().unwrap().to_owned();
+    let json_ids = tracking_ids(app.post_json(&json!([sent]), app.key(EBP)).await).await;
+    let xml = order_xml(std::slice::from_ref(&sent));
+    let xml_response = app
+        .post("/v1/ceb", "application/xml", xml, Some(app.key(EBP)))
+        .await;
+    assert_eq!(tracking_ids(xml_response).await, json_ids, "XML = JSON");
+    let records = read_topic(&app, 2, READ_TIMEOUT).await;
+    assert_eq!(records.len(), 2, "{records:?}");
+    let mut expected = sent.clone();
+    expected.as_object_mut().unwrap().remove("type");
+    for record in &records {
+        assert_eq!(record.key, format!("{EBP}/{order_no}"));
+        assert_eq!(record.document.order_no, order_no);
+        let Some(Body::Order(body)) = &record.document.body else {
+            panic!("an order: {record:?}");
+        };
+        let mut published = serde_json::to_value(bondgate_ceb::model::Order::from(body)).unwrap();
+        drop_nulls(&mut published);
+        assert_eq!(published, expected, "{}", record.document.source_format);
+    }
+
+    let path = format!("/v1/orders/{EBP}/{}", percent_encoded(&order_no));
+    let unknown = app.get(&path, Some(app.key(EBP))).await;
+    expect_error(unknown, 404, "bg.order.not_found").await;
+    for stored in [order_no.as_str(), "W-1"] {
+        sqlx::query(
+            "INSERT INTO pending_orders (ebp_code, order_no, partition) VALUES ($1, $2, 0)",
+        )
+        .bind(EBP)
+        .bind(stored)
+        .execute(bondgate_storage::pool(&app.db))
+        .await
+        .unwrap();
+    }
+    let found = app.get(&path, Some(app.key(EBP))).await;
+    assert_eq!(found.status(), 200);
+    let status: Value = found.json().await.unwrap();
+    assert_eq!(
+        (status["orderNo"].as_str(), status["status"].as_str()),
+        (Some(order_no.as_str()), Some("pending"))
+    );
+    for pattern in ["W-%", "W-_", "%", "W-1' OR '1'='1"] {
+        let response = app
+            .get(
+                &format!("/v1/orders/{EBP}/{}", percent_encoded(pattern)),
+                Some(app.key(EBP)),
+            )
+            .await;
+        expect_error(response, 404, "bg.order.not_found").await;
+    }
+}
+
+/// Removes null members everywhere (absent optional fields serialise as null).
+fn drop_nulls(value: &mut Value) {
+    match value {
+        Value::Object(object) => {
+            object.retain(|_, member| !member.is_null());
+            object.values_mut().for_each(drop_nulls);
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_nulls),
+        _ => {}
+    }
 }
 
 #[tokio::test]
@@ -448,7 +742,8 @@ async fn every_problem_of_every_record_is_listed() {
 #[tokio::test]
 async fn keys_authenticate_and_scope_to_the_sender() {
     // Goal: 401 without a valid key (missing, malformed, wrong secret, revoked), both header
-    // forms work, and 403 `bg.auth.forbidden` when the key's enterprise is not the sender.
+    // forms work, and 403 `bg.auth.forbidden` when the key's enterprise is not the sender, as
+    // JSON or as CEB XML.
     // Method: submit one order with each kind of credential.
     let app = spawn_app(Options::default()).await;
     let body = serde_json::to_vec(&json!([order("K-1")])).unwrap();
@@ -494,6 +789,15 @@ async fn keys_authenticate_and_scope_to_the_sender() {
     )
     .await;
     assert_eq!(forbidden["problems"][0]["index"], 0);
+    let as_xml = app
+        .post(
+            "/v1/ceb",
+            "application/xml",
+            order_xml(&[order("K-1")]),
+            Some(app.key(OTHER)),
+        )
+        .await;
+    expect_error(as_xml, 403, "bg.auth.forbidden").await;
     let prefix = key.split('_').nth(1).unwrap();
     bondgate_intake::keys::revoke(&app.db, prefix)
         .await
@@ -509,7 +813,8 @@ async fn keys_authenticate_and_scope_to_the_sender() {
 #[tokio::test]
 async fn order_status_is_read_by_involved_enterprises_only() {
     // Goal: GET status answers 404 for an unknown order, the timeline of a known one to the
-    // enterprises involved, and 403 to the others; the inventory of an undeclared order is 409.
+    // enterprises involved, and 403 to the others (status and inventory); the inventory of an
+    // undeclared order is 409.
     // Method: store a pending order with its payment directly (as the pipeline would), then read.
     let app = spawn_app(Options::default()).await;
     let unknown = app
@@ -545,6 +850,13 @@ async fn order_status_is_read_by_involved_enterprises_only() {
     )
     .await;
     expect_error(app.get(&path, None).await, 401, "bg.auth.unauthorized").await;
+    expect_error(
+        app.get(&format!("{path}/inventory.xml"), Some(app.key(OTHER)))
+            .await,
+        403,
+        "bg.auth.forbidden",
+    )
+    .await;
     let inventory = app
         .get(&format!("{path}/inventory.xml"), Some(app.key(EBP)))
         .await;
