@@ -28,13 +28,13 @@ pub struct Harness {
 /// A clearance instance running inside the test process.
 pub struct InProcess {
     stop: Option<oneshot::Sender<()>>,
-    handle: JoinHandle<anyhow::Result<()>>,
+    handle: Option<JoinHandle<anyhow::Result<()>>>,
 }
 
 impl InProcess {
     /// True while the service has not exited.
     pub fn is_running(&self) -> bool {
-        !self.handle.is_finished()
+        self.handle.as_ref().is_some_and(|h| !h.is_finished())
     }
 
     /// Asks for a graceful shutdown and waits for it.
@@ -42,7 +42,18 @@ impl InProcess {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        tokio::time::timeout(Duration::from_secs(60), self.handle).await??
+        let handle = self.handle.take().expect("stopped once");
+        tokio::time::timeout(Duration::from_secs(60), handle).await??
+    }
+}
+
+impl Drop for InProcess {
+    /// A test that fails early still stops its service, so the runtime can shut down (the
+    /// consumer's blocking thread would otherwise keep it, and the test, alive).
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
     }
 }
 
@@ -180,7 +191,7 @@ impl Harness {
         }));
         InProcess {
             stop: Some(stop),
-            handle,
+            handle: Some(handle),
         }
     }
 
