@@ -227,6 +227,11 @@ impl ConsumerContext for ClearanceContext {
                     tracing::error!(%error, "assign failed");
                     self.failed.store(true, Ordering::SeqCst);
                 }
+                // A partition paused when this instance was fenced off stays paused in
+                // librdkafka across assignments: one handed back to us must be fetched again.
+                if let Err(error) = consumer.resume(tpl) {
+                    tracing::error!(%error, "resume after assignment failed");
+                }
             }
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
                 // The loop runs batches to completion between polls, so nothing is in flight
