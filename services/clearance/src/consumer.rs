@@ -505,14 +505,13 @@ fn fence(
 }
 
 /// Moves the held positions of our own generation forward to what the database stores (a
-/// commit of ours landed although its acknowledgement was lost) and fetches from there.
+/// commit of ours landed although its acknowledgement was lost), then fetches from there the
+/// way a failed batch does (pause, seek, drop what was prefetched, resume).
 fn catch_up(
     consumer: &BaseConsumer<ClearanceContext>,
     context: &ClearanceContext,
     stored: &BTreeMap<i32, Position>,
 ) {
-    let topic = context.pipeline.positions.topic.clone();
-    let mut list = TopicPartitionList::new();
     {
         let mut held = context.held();
         for (partition, position) in stored {
@@ -520,17 +519,10 @@ fn catch_up(
                 && mine.generation == position.generation
             {
                 *mine = *position;
-                let _ = list.add_partition_offset(
-                    &topic,
-                    *partition,
-                    Offset::Offset(position.next_offset),
-                );
             }
         }
     }
-    if let Err(error) = seek_all(consumer, &list) {
-        tracing::warn!(%error, "seek after catching up failed");
-    }
+    rewind_and_wait(consumer, context, Duration::from_millis(50));
 }
 
 /// After a failed batch: seek every held partition back to its committed position, pause, wait
