@@ -253,33 +253,36 @@ impl Harness {
         Ok(())
     }
 
+    /// Every record of `topic`, read until at least as many as `count_sql` says are there.
+    async fn read_all(
+        &self,
+        topic: &str,
+        count_sql: &'static str,
+    ) -> anyhow::Result<Vec<TopicRecord>> {
+        let expected = usize::try_from(self.count(count_sql).await?)?;
+        bondgate_tests::read_topic(&self.kafka, topic, Duration::from_secs(120), |records| {
+            records.len() >= expected
+        })
+        .await
+    }
+
     async fn check_input(&self) -> anyhow::Result<Vec<String>> {
-        let consumed = self
-            .count("SELECT COALESCE(sum(next_offset), 0)::bigint FROM consumer_positions")
+        let records = self
+            .read_all(
+                &self.kafka.topics.documents,
+                "SELECT COALESCE(sum(next_offset), 0)::bigint FROM consumer_positions",
+            )
             .await?;
-        let consumed = usize::try_from(consumed)?;
-        let records = bondgate_tests::read_topic(
-            &self.kafka,
-            &self.kafka.topics.documents,
-            Duration::from_secs(120),
-            |records| records.len() >= consumed,
-        )
-        .await?;
         bondgate_tests::invariants::check_input_topic(&self.pool, &records, classify).await
     }
 
     async fn check_receipts(&self) -> anyhow::Result<Vec<String>> {
-        let published = self
-            .count("SELECT count(*) FROM receipts WHERE published_at IS NOT NULL")
+        let records = self
+            .read_all(
+                &self.kafka.topics.receipts,
+                "SELECT count(*) FROM receipts WHERE published_at IS NOT NULL",
+            )
             .await?;
-        let published = usize::try_from(published)?;
-        let records = bondgate_tests::read_topic(
-            &self.kafka,
-            &self.kafka.topics.receipts,
-            Duration::from_secs(120),
-            |records| records.len() >= published,
-        )
-        .await?;
         let receipts: Vec<PublishedReceipt> = records
             .iter()
             .map(|r| {
