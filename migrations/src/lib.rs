@@ -40,6 +40,11 @@ impl MigratorTrait for Migrator {
                 up: include_str!("sql/0005_position_resets.up.sql"),
                 down: include_str!("sql/0005_position_resets.down.sql"),
             }),
+            Box::new(SqlMigration {
+                name: "m20261202_000006_create_authorization",
+                up: include_str!("sql/0006_authorization.up.sql"),
+                down: include_str!("sql/0006_authorization.down.sql"),
+            }),
         ]
     }
 }

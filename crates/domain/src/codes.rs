@@ -56,16 +56,24 @@ macro_rules! codes {
 }
 
 codes! {
+    /// Customs: the sender is not the enterprise the document must come from (ADR 0006).
+    ENTERPRISE_CODE_INVALID = -10102, "无效企业代码";
+    /// Customs: a change or deletion (`appType` 2/3) names no order of the sender's.
+    ORDER_NOT_FOUND_FOR_CHANGE = -301009, "订单标识(appType)不正确,未找到操作的订单";
     /// Customs: an order with the same number already exists.
     ORDER_DUPLICATE = -301010, "已存在相同编号的订单";
     /// Customs: the order's inventory is already declared, so the order cannot change.
     ORDER_ALREADY_DECLARED = -301011, "该订单已向海关申报清单，状态不符";
+    /// Customs: a change or deletion (`appType` 2/3) names no payment of the sender's.
+    PAYMENT_NOT_FOUND_FOR_CHANGE = -401006, "支付单标识(appType)不正确,未找到对应操作的支付单";
     /// Customs: duplicate payment.
     PAYMENT_DUPLICATE = -401007, "支付单重复";
     /// Customs: duplicate waybill.
     WAYBILL_DUPLICATE = -504012, "运单重复";
     /// Customs: duplicate waybill (second variant).
     WAYBILL_DUPLICATE_2 = -504015, "运单重复";
+    /// Customs: a change or deletion (`appType` 2/3) names no waybill of the sender's.
+    WAYBILL_NOT_FOUND_FOR_CHANGE = -504014, "运单标识(appType)不正确,未找到操作的运单";
     /// Customs: the inventory was already declared.
     INVENTORY_DUPLICATE = -621004, "清单已经申报过，请勿重复申报";
     /// Customs: the purchase exceeds the single-transaction limit.
@@ -82,12 +90,16 @@ codes! {
     SIGNATURE_INVALID = -621029, "验签失败";
     /// Customs: inventory data over the limits.
     INVENTORY_TOO_LARGE = -621030, "清单数据超过限制";
+    /// Customs: no inventory with the cancellation's invtNo (for the cancellation's order).
+    CANCEL_INVENTORY_NOT_FOUND = -623003, "系统中不存在清单编号为[*]的清单";
     /// Customs: the inventory's status does not allow cancellation.
     CANCEL_STATUS_INVALID = -623005, "清单的状态不符合撤单申报要求";
     /// Customs: the cancellation was already declared.
     CANCEL_DUPLICATE = -623009, "撤单清单已经申报过";
     /// Customs: the cancellation reason is empty.
     CANCEL_REASON_EMPTY = -623012, "撤单原因为空";
+    /// Customs: the sender may not cancel this inventory (not one of its declared parties).
+    CANCEL_NOT_PERMITTED = -623026, "[*]没有权限进行操作";
     /// Customs: crediting the personal amount back on cancellation failed.
     CANCEL_QUOTA_FAILED = -623025, "核增个人消费金额时出错";
     /// Customs: a return line's goods are not on record.
@@ -96,6 +108,10 @@ codes! {
     REFUND_OVER_SINGLE_LIMIT = -625014, "金额超过单笔限额";
     /// Customs: a return line is not on the original inventory.
     REFUND_LINE_NOT_FOUND = -625209, "在关联的清单中未找到表体序号为[*],商品编号为[*]的数据";
+    /// Customs: the sender may not return this inventory (not one of its declared parties).
+    REFUND_NOT_PERMITTED = -625021, "[*]没有权限进行操作";
+    /// Customs: no inventory with the return's invtNo (for the return's order).
+    REFUND_INVENTORY_NOT_FOUND = -625016, "查无此数据";
     /// Customs: crediting the personal amount back on return failed.
     REFUND_QUOTA_FAILED = -625024, "核增个人消费金额时出错";
     /// Customs logic check: the payment enterprise differs between order and payment.

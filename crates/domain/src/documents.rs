@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::problem::{Problem, Problems};
 use crate::types::{
     Amount, CebDateTime, CustomsCode, CustomsOffice, FormatError, HsCode, InvtNo, OrderKey,
-    OrderNo, PreNo, Quantity, text,
+    OrderNo, PreNo, Quantity, key_text, text,
 };
 
 /// Most lines an order, inventory or return may have (XSD).
@@ -306,6 +306,11 @@ impl<'p> Node<'p> {
         self.req(field, raw, |t| text(t, max))
     }
 
+    /// A required business key (never trimmed, see [`key_text`]).
+    fn key(&mut self, field: &str, raw: &str, max: usize) -> Option<String> {
+        self.req(field, raw, |t| key_text(t, max))
+    }
+
     fn opt_text(
         &mut self,
         field: &str,
@@ -546,7 +551,7 @@ impl Payment {
         app_status(&mut n, &h.app_status);
         let pay_code = n.req("payCode", &h.pay_code, CustomsCode::parse);
         let pay_name = n.text("payName", &h.pay_name, 100);
-        let pay_transaction_id = n.text("payTransactionId", &h.pay_transaction_id, 60);
+        let pay_transaction_id = n.key("payTransactionId", &h.pay_transaction_id, 60);
         let order_no = n.req("orderNo", &h.order_no, OrderNo::parse);
         let ebp_code = n.req("ebpCode", &h.ebp_code, CustomsCode::parse);
         let ebp_name = n.text("ebpName", &h.ebp_name, 100);
@@ -590,7 +595,7 @@ impl Waybill {
         app_status(&mut n, &h.app_status);
         let logistics_code = n.req("logisticsCode", &h.logistics_code, CustomsCode::parse);
         let logistics_name = n.text("logisticsName", &h.logistics_name, 100);
-        let logistics_no = n.text("logisticsNo", &h.logistics_no, 60);
+        let logistics_no = n.key("logisticsNo", &h.logistics_no, 60);
         let bill_no = n.opt_text("billNo", &h.bill_no, 37);
         let order_no = n.req("orderNo", &h.order_no, OrderNo::parse);
         let freight = amount_or_zero(&mut n, "freight", &h.freight);
@@ -663,7 +668,7 @@ fn parse_reference(n: &mut Node<'_>, r: &RawReference<'_>) -> Option<InventoryRe
     let order_no = n.req("orderNo", r.order_no, OrderNo::parse);
     let ebp_code = n.req("ebpCode", r.ebp_code, CustomsCode::parse);
     let ebc_code = n.req("ebcCode", r.ebc_code, CustomsCode::parse);
-    let logistics_no = n.text("logisticsNo", r.logistics_no, 60);
+    let logistics_no = n.key("logisticsNo", r.logistics_no, 60);
     let logistics_code = n.req("logisticsCode", r.logistics_code, CustomsCode::parse);
     let cop_no = n.opt_text("copNo", r.cop_no, 20);
     let pre_no = n.opt("preNo", r.pre_no, PreNo::parse);

@@ -23,6 +23,7 @@
 pub mod account_book;
 pub mod aftersales;
 pub mod allocation;
+pub mod authorization;
 pub mod codes;
 pub mod config;
 mod csv_table;

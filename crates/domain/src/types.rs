@@ -58,6 +58,14 @@ pub enum FormatError {
     /// Zero or negative where the spec needs more than zero.
     #[error("must be greater than zero")]
     NotPositive,
+    /// A business key (an enterprise code, order, payment, waybill or inventory number) with
+    /// leading or trailing whitespace: keys are compared byte for byte across documents, topics
+    /// and tables, so a padded key would name another order than its sender meant.
+    #[error("a key must not start or end with whitespace")]
+    Whitespace,
+    /// A control character (NUL, line feed, ...) inside a business key.
+    #[error("a key must not contain control characters")]
+    Control,
     /// Not a valid timestamp in the given CEB format.
     #[error("not a valid {format} timestamp")]
     Timestamp {
@@ -79,6 +87,8 @@ impl FormatError {
             Self::FractionDigits { .. } => "bg.format.fraction_digits",
             Self::Negative => "bg.format.negative",
             Self::NotPositive => "bg.format.not_positive",
+            Self::Whitespace => "bg.format.whitespace",
+            Self::Control => "bg.format.control",
             Self::Timestamp { .. } => "bg.format.timestamp",
         }
     }
@@ -95,6 +105,26 @@ pub fn text(raw: &str, max: usize) -> Result<String, FormatError> {
         return Err(FormatError::TooLong { max, actual });
     }
     Ok(trimmed.to_owned())
+}
+
+/// A required business key of at most `max` characters, taken as sent: unlike [`text`], it is
+/// never trimmed. Surrounding whitespace and control characters are refused, because the same
+/// key travels in the Kafka record key, the envelope and the body, and is compared byte for byte.
+pub fn key_text(raw: &str, max: usize) -> Result<String, FormatError> {
+    if raw.trim().is_empty() {
+        return Err(FormatError::Empty);
+    }
+    if raw.trim() != raw {
+        return Err(FormatError::Whitespace);
+    }
+    if raw.chars().any(char::is_control) {
+        return Err(FormatError::Control);
+    }
+    let actual = raw.chars().count();
+    if actual > max {
+        return Err(FormatError::TooLong { max, actual });
+    }
+    Ok(raw.to_owned())
 }
 
 fn fixed_digits(raw: &str, len: usize, what: &'static str) -> Result<String, FormatError> {
@@ -154,9 +184,9 @@ macro_rules! string_newtype_common {
 pub struct CustomsCode(String);
 
 impl CustomsCode {
-    /// Parses a C..18 alphanumeric code.
+    /// Parses a C..18 alphanumeric code (never trimmed: see [`key_text`]).
     pub fn parse(raw: &str) -> Result<Self, FormatError> {
-        let code = text(raw, 18)?;
+        let code = key_text(raw, 18)?;
         if !code.bytes().all(|b| b.is_ascii_alphanumeric()) {
             return Err(FormatError::Pattern {
                 what: "customs code",
@@ -185,9 +215,9 @@ string_newtype_common!(CustomsOffice);
 pub struct OrderNo(String);
 
 impl OrderNo {
-    /// Parses non-blank text of at most 60 characters.
+    /// Parses non-blank text of at most 60 characters (never trimmed: see [`key_text`]).
     pub fn parse(raw: &str) -> Result<Self, FormatError> {
-        text(raw, 60).map(Self)
+        key_text(raw, 60).map(Self)
     }
 }
 string_newtype_common!(OrderNo);
@@ -375,9 +405,10 @@ impl InvtNo {
         Ok(Self(format!("{customs}{year}I{sequence:09}")))
     }
 
-    /// Parses the 18-character form.
+    /// Parses the 18-character form (never trimmed: see [`key_text`]).
     pub fn parse(raw: &str) -> Result<Self, FormatError> {
-        let value = raw.trim();
+        let value = key_text(raw, 18)?;
+        let value = value.as_str();
         let actual = value.chars().count();
         if actual != 18 {
             return Err(FormatError::WrongLength {
@@ -702,6 +733,30 @@ mod tests {
         assert!(CustomsCode::parse("44-03").is_err());
         assert!(CustomsOffice::parse("6409").is_ok());
         assert!(CustomsOffice::parse("640").is_err());
+    }
+
+    #[test]
+    fn keys_are_taken_as_sent_and_padding_is_refused() {
+        assert_eq!(
+            OrderNo::parse(" ORDER1").unwrap_err(),
+            FormatError::Whitespace
+        );
+        assert_eq!(
+            OrderNo::parse("ORDER1\t").unwrap_err(),
+            FormatError::Whitespace
+        );
+        assert_eq!(OrderNo::parse("OR\0DER").unwrap_err(), FormatError::Control);
+        assert_eq!(
+            CustomsCode::parse("4403169D3W ").unwrap_err(),
+            FormatError::Whitespace
+        );
+        assert_eq!(
+            InvtNo::parse(" 64092023I000722460").unwrap_err(),
+            FormatError::Whitespace
+        );
+        assert_eq!(OrderNo::parse("  ").unwrap_err(), FormatError::Empty);
+        assert_eq!(OrderNo::parse("订单 1").unwrap().as_str(), "订单 1");
+        assert_eq!(FormatError::Whitespace.code(), "bg.format.whitespace");
     }
 
     #[test]

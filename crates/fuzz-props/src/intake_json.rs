@@ -20,7 +20,10 @@ pub fn intake_json(bytes: &[u8]) {
             assert_eq!(records.len(), count);
             for record in &records {
                 assert!(!record.business_key.is_empty(), "{record:?}");
-                assert!(!record.senders.is_empty(), "{record:?}");
+                // Keys travel byte for byte (record key, envelope, body): never padded.
+                for key in [&record.ebp_code, &record.order_no] {
+                    assert!(!key.is_empty() && key.trim() == key.as_str(), "{record:?}");
+                }
             }
         }
         Err(error) => check_error(&error),

@@ -10,6 +10,8 @@ use aes_gcm::{Aes256Gcm, Nonce};
 use sha2::{Digest, Sha256};
 
 const NONCE_BYTES: usize = 12;
+/// What sealing adds to a value: the nonce and the 16-byte GCM tag.
+pub const SEAL_OVERHEAD_BYTES: usize = NONCE_BYTES + 16;
 
 /// Errors of the at-rest cipher.
 #[derive(Debug, thiserror::Error)]

@@ -4,6 +4,7 @@
 //! clearance pipeline's batch writes use set-based SQL (`UNNEST` arrays) through the same pool,
 //! because one statement per table per batch is what makes thousands of orders per second possible.
 
+pub mod bindings;
 pub mod config;
 pub mod crypto;
 pub mod entities;

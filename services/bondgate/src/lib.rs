@@ -1,7 +1,7 @@
 //! The bondgate command line, as a library so every command is testable without a process.
 //!
 //! One module per command — [`ceb`] (`ceb parse`), [`check`], [`migrate`], [`seed`], [`keys`],
-//! [`officers`], [`export`], [`demo`] — plus what they share: [`error`] (unusable input, exit status 2), [`reference`]
+//! [`enterprises`], [`dead_letters`], [`officers`], [`export`], [`demo`] — plus what they share: [`error`] (unusable input, exit status 2), [`reference`]
 //! (account book and positive list), [`declare`] (the pre-flight CEB621) and [`database`]
 //! (connection flags).
 //! `main.rs` only parses the command line, calls [`run`] and maps errors to exit statuses.
@@ -11,8 +11,10 @@
 pub mod ceb;
 pub mod check;
 pub mod database;
+pub mod dead_letters;
 pub mod declare;
 pub mod demo;
+pub mod enterprises;
 pub mod error;
 pub mod export;
 pub mod keys;
@@ -45,6 +47,10 @@ pub enum Command {
     Seed(seed::SeedArgs),
     /// Create, revoke or list API keys of the intake API.
     Keys(keys::KeysArgs),
+    /// Bind sellers to platforms: who besides the platform may send its orders.
+    Enterprises(enterprises::EnterprisesArgs),
+    /// List the dead letters, or open one with the data key.
+    DeadLetters(dead_letters::DeadLettersArgs),
     /// Create, disable or list customs officers' accounts of the review UI.
     Officers(officers::OfficersArgs),
     /// Export the signed CEB621 inventory list of a declared order.
@@ -63,6 +69,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate(args) => migrate::run(args).await,
         Command::Seed(args) => seed::run(args).await,
         Command::Keys(args) => keys::run(args).await,
+        Command::Enterprises(args) => enterprises::run(args).await,
+        Command::DeadLetters(args) => dead_letters::run(args).await,
         Command::Officers(args) => officers::run(args).await,
         Command::Export(args) => export::run(args).await,
         Command::Demo(args) => Box::pin(demo::run(args)).await,

@@ -7,6 +7,7 @@
 use bondgate_ceb::model as raw;
 use bondgate_domain::documents::{Cancellation, Order, Payment, Refund, Waybill};
 use bondgate_domain::problem::Problem;
+use bondgate_domain::types::{CustomsCode, FormatError, OrderNo};
 use bondgate_proto::Message;
 use bondgate_proto::v1::{self, document::Body};
 use bondgate_storage::crypto::digest;
@@ -63,6 +64,9 @@ pub struct Incoming {
     pub order_no: String,
     /// The sender's tracking id.
     pub document_id: uuid::Uuid,
+    /// The enterprise that sent it, as intake authenticated it (the envelope's `sender_code`;
+    /// empty when a record reached the topic without a sender). Authorization reads only this.
+    pub sender_code: String,
     /// The record value, stored (encrypted) as the document.
     pub payload: Vec<u8>,
     /// SHA-256 of the document body: equal digests mean a duplicate.
@@ -86,7 +90,7 @@ pub struct DeadLetter {
     pub key: Option<Vec<u8>>,
     /// Original value.
     pub value: Vec<u8>,
-    /// `decode`, `unroutable` or `invalid`.
+    /// `decode`, `unroutable`, `invalid`, or `rejected` (the database refused what it holds).
     pub class: &'static str,
     /// Stable machine code.
     pub code: String,
@@ -95,6 +99,13 @@ pub struct DeadLetter {
 }
 
 impl DeadLetter {
+    /// A record the database refused deterministically (a value it cannot hold, a constraint it
+    /// breaks) although it decoded: isolated from its batch so the records behind it clear.
+    pub fn rejected(record: InRecord, sqlstate: &str, reason: &str) -> Self {
+        let message = format!("the database refused this record (SQLSTATE {sqlstate}): {reason}");
+        Self::new(record, "rejected", format!("bg.store.{sqlstate}"), message)
+    }
+
     fn new(
         record: InRecord,
         class: &'static str,
@@ -144,6 +155,14 @@ pub fn decode(record: InRecord) -> Result<Incoming, Box<DeadLetter>> {
             message,
         )));
     }
+    if let Err(problem) = check_envelope(&document) {
+        return Err(Box::new(DeadLetter::new(
+            record,
+            "invalid",
+            problem.code.into_owned(),
+            format!("{}: {}", problem.path, problem.message),
+        )));
+    }
     let (doc, app_type_text, body_bytes) = match parse_body(body) {
         Ok(parsed) => parsed,
         Err(problems) => {
@@ -171,6 +190,7 @@ pub fn decode(record: InRecord) -> Result<Incoming, Box<DeadLetter>> {
         ebp_code: document.ebp_code.clone(),
         order_no: document.order_no.clone(),
         document_id: tracking_id(&document.document_id),
+        sender_code: document.sender_code.clone(),
         digest: digest(&body_bytes),
         payload: record.value,
         app_type,
@@ -200,6 +220,31 @@ fn tracking_id(text: &str) -> uuid::Uuid {
     uuid::Uuid::parse_str(text)
         .unwrap_or_else(|_| uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, text.as_bytes()))
 }
+
+/// The envelope's own fields, held to the schema's lengths and key rules like the body's: a
+/// value the tables cannot hold must become a dead letter here, never a failed batch.
+fn check_envelope(document: &v1::Document) -> Result<(), Problem> {
+    let field = |path: &'static str, error: FormatError| {
+        Problem::new(error.code(), path, error.to_string())
+    };
+    CustomsCode::parse(&document.ebp_code).map_err(|e| field("envelope.ebpCode", e))?;
+    OrderNo::parse(&document.order_no).map_err(|e| field("envelope.orderNo", e))?;
+    if !document.sender_code.is_empty() {
+        CustomsCode::parse(&document.sender_code).map_err(|e| field("envelope.senderCode", e))?;
+    }
+    if document.document_id.chars().count() > DOCUMENT_ID_CHARS_MAX {
+        let error = FormatError::TooLong {
+            max: DOCUMENT_ID_CHARS_MAX,
+            actual: document.document_id.chars().count(),
+        };
+        return Err(field("envelope.documentId", error));
+    }
+    Ok(())
+}
+
+/// Longest tracking id a direct producer may send (it is mapped to a UUID, never stored as text;
+/// the cap only bounds the work).
+const DOCUMENT_ID_CHARS_MAX: usize = 128;
 
 /// The key must be `ebpCode/orderNo` of the envelope, and the body must name the same order.
 fn check_routing(record: &InRecord, document: &v1::Document, body: &Body) -> Result<(), String> {

@@ -89,6 +89,10 @@ pub async fn run_with_listener(
         stop_relay.clone(),
     ));
     let stop = Arc::new(AtomicBool::new(false));
+    // Also stops the consumer thread when this future is dropped instead of awaited to the end
+    // (a cancelled task, a runtime shutting down): a blocking thread nobody stops would keep the
+    // runtime, and the process, alive.
+    let _stop_on_drop = StopOnDrop(stop.clone());
     let settings = loop_settings(&config);
     let (stop_loop, wake_loop) = (stop.clone(), wake.clone());
     let mut consumer_thread = tokio::task::spawn_blocking(move || {
@@ -107,6 +111,15 @@ pub async fn run_with_listener(
     let _ = tokio::time::timeout(Duration::from_secs(30), relay).await;
     ops.abort();
     outcome
+}
+
+/// Sets the consumer loop's stop flag when dropped.
+struct StopOnDrop(Arc<AtomicBool>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
 }
 
 async fn build_pipeline(
@@ -175,7 +188,6 @@ fn loop_settings(config: &Config) -> LoopSettings {
 
 fn relay_settings(config: &Config) -> anyhow::Result<relay::RelaySettings> {
     Ok(relay::RelaySettings {
-        cipher: config.security.cipher()?,
         receipts_topic: config.kafka.topics.receipts.clone(),
         dead_letter_topic: config.kafka.topics.dead_letters.clone(),
         batch_max: config.clearance.relay_batch_max,

@@ -7,9 +7,9 @@ use prometheus::{
 
 /// Dead-letter classes (see `decode::DeadLetter::class`), exported at 0 from the start so that
 /// `increase()` in alert rules sees the first dead letter after a restart.
-const DEAD_LETTER_CLASSES: [&str; 3] = ["decode", "unroutable", "invalid"];
+const DEAD_LETTER_CLASSES: [&str; 4] = ["decode", "unroutable", "invalid", "rejected"];
 /// Reasons of batch retries (see `consumer::run_loop`), exported at 0 from the start.
-const RETRY_REASONS: [&str; 3] = ["database", "stale", "ahead"];
+const RETRY_REASONS: [&str; 4] = ["database", "stale", "ahead", "isolate"];
 
 /// All metrics of the pipeline, registered in one registry.
 #[derive(Clone, Debug)]

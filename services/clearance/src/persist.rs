@@ -1,7 +1,7 @@
 //! Writes a planned batch inside its transaction: one set-based statement per table (`UNNEST`
 //! arrays, never one placeholder per value), in a fixed order.
 
-use crate::plan::{DocRow, NewDeclaration, Writes};
+use crate::plan::{AfterSaleRow, DocRow, Flow, NewDeclaration, Writes};
 use crate::state::OrderKey;
 use bondgate_storage::crypto::PayloadCipher;
 use chrono::{Datelike, NaiveDate};
@@ -79,24 +79,7 @@ pub async fn write(
     let mut ids = insert_declarations(conn, &writes.declarations, numbering).await?;
     insert_lines(conn, &writes.declarations, &ids).await?;
     update_declarations(conn, writes).await?;
-    insert_after_sales(
-        conn,
-        "cancellation_documents",
-        'C',
-        &writes.cancellations,
-        cipher,
-        numbering,
-    )
-    .await?;
-    insert_after_sales(
-        conn,
-        "refund_documents",
-        'T',
-        &writes.refunds,
-        cipher,
-        numbering,
-    )
-    .await?;
+    insert_after_sales(conn, &writes.after_sales, cipher, numbering).await?;
     ids.extend(existing_ids(conn, writes, &ids).await?);
     apply_movements(conn, writes, &ids).await?;
     apply_quotas(conn, &writes.quota_deltas).await?;
@@ -159,6 +142,8 @@ struct DocColumns {
     digests: Vec<Vec<u8>>,
     partitions: Vec<i32>,
     offsets: Vec<i64>,
+    /// Who sent each document: only that enterprise may change or delete it.
+    senders: Vec<String>,
 }
 
 fn doc_columns(rows: &[DocRow], cipher: &PayloadCipher) -> DocColumns {
@@ -173,6 +158,10 @@ fn doc_columns(rows: &[DocRow], cipher: &PayloadCipher) -> DocColumns {
         digests: rows.iter().map(|r| r.incoming.digest.to_vec()).collect(),
         partitions: rows.iter().map(|r| r.incoming.partition).collect(),
         offsets: rows.iter().map(|r| r.incoming.offset).collect(),
+        senders: rows
+            .iter()
+            .map(|r| r.incoming.sender_code.clone())
+            .collect(),
     }
 }
 
@@ -187,11 +176,13 @@ async fn upsert_orders(
     let c = doc_columns(rows, cipher);
     sqlx::query(
         "INSERT INTO order_documents
-           (ebp_code, order_no, document_id, payload, digest, src_partition, src_offset)
+           (ebp_code, order_no, document_id, payload, digest, src_partition, src_offset,
+            sender_code)
          SELECT * FROM UNNEST($1::text[], $2::text[], $3::uuid[], $4::bytea[], $5::bytea[],
-                              $6::int[], $7::bigint[])
+                              $6::int[], $7::bigint[], $8::text[])
          ON CONFLICT (ebp_code, order_no) DO UPDATE SET
            document_id = EXCLUDED.document_id, payload = EXCLUDED.payload,
+           sender_code = EXCLUDED.sender_code,
            digest = EXCLUDED.digest, src_partition = EXCLUDED.src_partition,
            src_offset = EXCLUDED.src_offset, received_at = now(),
            revision = order_documents.revision + 1",
@@ -203,6 +194,7 @@ async fn upsert_orders(
     .bind(&c.digests)
     .bind(&c.partitions)
     .bind(&c.offsets)
+    .bind(&c.senders)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -229,11 +221,12 @@ async fn upsert_keyed(
         .unzip();
     let sql = format!(
         "INSERT INTO {table} ({a}, {b}, ebp_code, order_no, document_id, payload, digest,
-                              src_partition, src_offset)
+                              src_partition, src_offset, sender_code)
          SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::uuid[],
-                              $6::bytea[], $7::bytea[], $8::int[], $9::bigint[])
+                              $6::bytea[], $7::bytea[], $8::int[], $9::bigint[], $10::text[])
          ON CONFLICT ({a}, {b}) DO UPDATE SET
            document_id = EXCLUDED.document_id, payload = EXCLUDED.payload,
+           sender_code = EXCLUDED.sender_code,
            digest = EXCLUDED.digest, src_partition = EXCLUDED.src_partition,
            src_offset = EXCLUDED.src_offset, received_at = now(), revision = {table}.revision + 1
          WHERE {table}.ebp_code = EXCLUDED.ebp_code AND {table}.order_no = EXCLUDED.order_no
@@ -249,6 +242,7 @@ async fn upsert_keyed(
         .bind(&c.digests)
         .bind(&c.partitions)
         .bind(&c.offsets)
+        .bind(&c.senders)
         .fetch_all(&mut *conn)
         .await?;
     if written.len() != rows.len() {
@@ -294,17 +288,19 @@ async fn insert_declarations(
         "INSERT INTO declarations
            (ebp_code, order_no, ebc_code, pay_code, logistics_code, logistics_no, cop_no, pre_no,
             invt_no, status, buyer_hash, quota_year, dutiable_value, quota_amount, tax_customs,
-            tax_vat, tax_consumption, tax_total, codes, reasons, receipt_seq, released_at)
+            tax_vat, tax_consumption, tax_total, codes, reasons, receipt_seq, released_at,
+            agent_code)
          SELECT ebp, ono, ebc, pay, lcode, lno, cop, pre, invt, status, hash, year, dutiable,
                 quota, customs, vat, consumption, customs + vat + consumption,
                 string_to_array(codes, E'\\x1f'), string_to_array(reasons, E'\\x1f'), seq,
-                CASE WHEN status = 800 THEN now() END
+                CASE WHEN status = 800 THEN now() END, agent
          FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
                      $7::text[], $8::text[], $9::text[], $10::int[], $11::bytea[],
                      $12::smallint[], $13::numeric[], $14::numeric[], $15::numeric[],
-                     $16::numeric[], $17::numeric[], $18::text[], $19::text[], $20::int[])
+                     $16::numeric[], $17::numeric[], $18::text[], $19::text[], $20::int[],
+                     $21::text[])
            AS t(ebp, ono, ebc, pay, lcode, lno, cop, pre, invt, status, hash, year, dutiable,
-                quota, customs, vat, consumption, codes, reasons, seq)
+                quota, customs, vat, consumption, codes, reasons, seq, agent)
          RETURNING id, ebp_code, order_no",
     )
     .bind(col(|x| x.key.0.clone()))
@@ -365,6 +361,7 @@ async fn insert_declarations(
     .bind(col(|x| x.codes.join(SEP)))
     .bind(col(|x| x.reasons.join(SEP)))
     .bind(d.iter().map(|x| x.receipt_seq).collect::<Vec<i32>>())
+    .bind(col(|x| x.agent_code.clone()))
     .fetch_all(&mut *conn)
     .await?;
     rows.iter()
@@ -522,11 +519,11 @@ async fn update_declarations(conn: &mut PgConnection, writes: &Writes) -> sqlx::
     Ok(())
 }
 
+/// Cancellations and returns under the order they arrived for, approved or refused; each gets a
+/// preNo of its kind (`C` cancellation, `T` return).
 async fn insert_after_sales(
     conn: &mut PgConnection,
-    table: &str,
-    prefix: char,
-    rows: &[crate::plan::AfterSaleRow],
+    rows: &[AfterSaleRow],
     cipher: &PayloadCipher,
     numbering: &Numbering,
 ) -> sqlx::Result<()> {
@@ -534,55 +531,53 @@ async fn insert_after_sales(
         return Ok(());
     }
     let numbers = next_numbers(conn, rows.len()).await?;
-    let sql = format!(
-        "INSERT INTO {table} (invt_no, ebp_code, order_no, document_id, payload, digest, pre_no,
-                              status, src_partition, src_offset)
-         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::uuid[], $5::bytea[],
-                              $6::bytea[], $7::text[], $8::int[], $9::int[], $10::bigint[])
-         ON CONFLICT (invt_no) DO NOTHING"
-    );
-    sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(rows.iter().map(|r| r.invt_no.clone()).collect::<Vec<_>>())
-        .bind(
-            rows.iter()
-                .map(|r| r.incoming.ebp_code.clone())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            rows.iter()
-                .map(|r| r.incoming.order_no.clone())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            rows.iter()
-                .map(|r| r.incoming.document_id)
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            rows.iter()
-                .map(|r| cipher.seal(&r.incoming.payload))
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            rows.iter()
-                .map(|r| r.incoming.digest.to_vec())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            numbers
-                .iter()
-                .map(|n| numbering.pre_no(prefix, *n))
-                .collect::<Vec<_>>(),
-        )
-        .bind(rows.iter().map(|r| r.status).collect::<Vec<_>>())
-        .bind(
-            rows.iter()
-                .map(|r| r.incoming.partition)
-                .collect::<Vec<_>>(),
-        )
-        .bind(rows.iter().map(|r| r.incoming.offset).collect::<Vec<_>>())
-        .execute(&mut *conn)
-        .await?;
+    let text = |f: fn(&AfterSaleRow) -> String| rows.iter().map(f).collect::<Vec<String>>();
+    let pre_nos: Vec<String> = rows
+        .iter()
+        .zip(&numbers)
+        .map(|(row, n)| {
+            let prefix = if row.flow == Flow::Refund { 'T' } else { 'C' };
+            numbering.pre_no(prefix, *n)
+        })
+        .collect();
+    sqlx::query(
+        "INSERT INTO after_sales_documents
+           (flow, ebp_code, order_no, invt_no, sender_code, document_id, payload, digest, pre_no,
+            status, src_partition, src_offset)
+         SELECT * FROM UNNEST($1::smallint[], $2::text[], $3::text[], $4::text[], $5::text[],
+                              $6::uuid[], $7::bytea[], $8::bytea[], $9::text[], $10::int[],
+                              $11::int[], $12::bigint[])",
+    )
+    .bind(rows.iter().map(|r| r.flow as i16).collect::<Vec<_>>())
+    .bind(text(|r| r.key.0.clone()))
+    .bind(text(|r| r.key.1.clone()))
+    .bind(text(|r| r.invt_no.clone()))
+    .bind(text(|r| r.incoming.sender_code.clone()))
+    .bind(
+        rows.iter()
+            .map(|r| r.incoming.document_id)
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        rows.iter()
+            .map(|r| cipher.seal(&r.incoming.payload))
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        rows.iter()
+            .map(|r| r.incoming.digest.to_vec())
+            .collect::<Vec<_>>(),
+    )
+    .bind(pre_nos)
+    .bind(rows.iter().map(|r| r.status).collect::<Vec<_>>())
+    .bind(
+        rows.iter()
+            .map(|r| r.incoming.partition)
+            .collect::<Vec<_>>(),
+    )
+    .bind(rows.iter().map(|r| r.incoming.offset).collect::<Vec<_>>())
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 

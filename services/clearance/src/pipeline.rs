@@ -64,14 +64,112 @@ pub struct Pipeline {
     pub customs_code: String,
 }
 
+/// How a batch treats its records.
+#[derive(Debug, Clone, Copy)]
+enum Mode<'e> {
+    /// Decode, plan and store them.
+    Apply,
+    /// Dead-letter them (one record that the database refused with this error).
+    Reject(&'e sqlx::postgres::PgDatabaseError),
+}
+
+/// A database error caused by the data itself (SQLSTATE class 22, data exception, or 23,
+/// integrity constraint violation): retrying the same records fails the same way, so they are
+/// bad input to isolate, not an outage. Connection, timeout, serialization and deadlock errors
+/// are retried as they are.
+fn deterministic(error: &sqlx::Error) -> Option<&sqlx::postgres::PgDatabaseError> {
+    let sqlx::Error::Database(database) = error else {
+        return None;
+    };
+    let database = database.try_downcast_ref::<sqlx::postgres::PgDatabaseError>()?;
+    let class = database.code().get(..2)?;
+    matches!(class, "22" | "23").then_some(database)
+}
+
+/// Batch reports of two consecutive parts, as one.
+fn merge(mut first: BatchReport, second: BatchReport) -> BatchReport {
+    first.next.extend(second.next);
+    first.skipped += second.skipped;
+    first.receipts += second.receipts;
+    first.declarations += second.declarations;
+    first.dead_letters += second.dead_letters;
+    first.rebased.extend(second.rebased);
+    first
+}
+
 impl Pipeline {
     /// Processes one batch of records from partitions held at `held`; partitions in `rebases`
     /// continue from the broker's new log (see [`positions::rebase`]).
+    ///
+    /// A batch that the database refuses deterministically is split in halves, each processed
+    /// (and committed) on its own, until the one record behind the error is alone: it becomes a
+    /// dead letter and every other record clears (ARCHITECTURE guarantee 9).
     pub async fn process(
         &self,
         records: &[InRecord],
         held: &BTreeMap<i32, Position>,
         rebases: &BTreeMap<i32, Rebase>,
+    ) -> Result<BatchReport, BatchError> {
+        match self.process_as(records, held, rebases, Mode::Apply).await {
+            Err(BatchError::Database(error)) => match deterministic(&error) {
+                Some(refusal) => self.isolate(records, held, rebases, refusal).await,
+                None => Err(BatchError::Database(error)),
+            },
+            other => other,
+        }
+    }
+
+    /// Splits a refused batch; boxed because it recurses through [`Pipeline::process`].
+    fn isolate<'a>(
+        &'a self,
+        records: &'a [InRecord],
+        held: &'a BTreeMap<i32, Position>,
+        rebases: &'a BTreeMap<i32, Rebase>,
+        refusal: &'a sqlx::postgres::PgDatabaseError,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<BatchReport, BatchError>> + Send + 'a>> {
+        Box::pin(async move {
+            self.metrics
+                .batch_retries
+                .with_label_values(&["isolate"])
+                .inc();
+            if let [record] = records {
+                tracing::warn!(
+                    partition = record.partition,
+                    offset = record.offset,
+                    sqlstate = refusal.code(),
+                    error = refusal.message(),
+                    "the database refuses this record: dead-lettered"
+                );
+                return self
+                    .process_as(records, held, rebases, Mode::Reject(refusal))
+                    .await;
+            }
+            tracing::warn!(
+                records = records.len(),
+                sqlstate = refusal.code(),
+                "a batch failed deterministically: splitting it to isolate the record"
+            );
+            let (first, second) = records.split_at(records.len() / 2);
+            let first = self.process(first, held, rebases).await?;
+            let mut held_after = held.clone();
+            for (partition, next) in &first.next {
+                if let Some(position) = held_after.get_mut(partition) {
+                    position.next_offset = *next;
+                }
+            }
+            let mut rebases_after = rebases.clone();
+            rebases_after.retain(|partition, _| !first.rebased.contains(partition));
+            let second = self.process(second, &held_after, &rebases_after).await?;
+            Ok(merge(first, second))
+        })
+    }
+
+    async fn process_as(
+        &self,
+        records: &[InRecord],
+        held: &BTreeMap<i32, Position>,
+        rebases: &BTreeMap<i32, Rebase>,
+        mode: Mode<'_>,
     ) -> Result<BatchReport, BatchError> {
         let started = Instant::now();
         let mut effective = held.clone();
@@ -90,7 +188,10 @@ impl Pipeline {
             return Ok(report);
         }
         let digests = last_record_digests(&fresh);
-        let (incoming, dead) = decode_all(fresh);
+        let (incoming, dead) = match mode {
+            Mode::Apply => decode_all(fresh),
+            Mode::Reject(refusal) => (Vec::new(), reject_all(fresh, refusal)),
+        };
         if failpoint::hit(failpoint::BEFORE_TRANSACTION) {
             return Err(failpoint::injected(failpoint::BEFORE_TRANSACTION).into());
         }
@@ -190,7 +291,9 @@ impl Pipeline {
         let (payment_keys, waybill_keys) = business_keys(&groups);
         let payments = state::payment_owners(conn, &payment_keys).await?;
         let waybills = state::waybill_owners(conn, &waybill_keys).await?;
-        let mut planner = Planner::with_owners(payments, waybills);
+        let bindings =
+            bondgate_storage::bindings::bound(&mut *conn, &seller_sent_orders(&groups)).await?;
+        let mut planner = Planner::with_owners(payments, waybills, bindings);
         planner.writes.dead_letters = dead;
         let mut works = Vec::with_capacity(order.len());
         for (key, documents) in order.iter().zip(groups) {
@@ -230,6 +333,7 @@ impl Pipeline {
         let mut quotas = state::lock_quotas(conn, &buyers, limit).await?;
         for (work, bundle) in works.iter_mut().zip(bundles) {
             if let Some((bundle, buyer_verified)) = bundle {
+                let buyer_verified = work.identity_vouched(buyer_verified);
                 let decision = Decision {
                     work,
                     bundle,
@@ -394,6 +498,16 @@ fn decode_all(records: Vec<&InRecord>) -> (Vec<Incoming>, Vec<DeadLetter>) {
     (incoming, dead)
 }
 
+fn reject_all(
+    records: Vec<&InRecord>,
+    refusal: &sqlx::postgres::PgDatabaseError,
+) -> Vec<DeadLetter> {
+    records
+        .into_iter()
+        .map(|record| DeadLetter::rejected(record.clone(), refusal.code(), refusal.message()))
+        .collect()
+}
+
 /// Groups documents by order key, keeping both the keys' first-seen order and record order.
 fn group_by_order(incoming: Vec<Incoming>) -> (Vec<OrderKey>, Vec<Vec<Incoming>>) {
     let mut index: HashMap<OrderKey, usize> = HashMap::new();
@@ -409,6 +523,20 @@ fn group_by_order(incoming: Vec<Incoming>) -> (Vec<OrderKey>, Vec<Vec<Incoming>>
         groups[slot].push(document);
     }
     (keys, groups)
+}
+
+/// `(platform, seller)` of the orders their seller sent: the bindings the batch must know.
+fn seller_sent_orders(groups: &[Vec<Incoming>]) -> BTreeSet<(String, String)> {
+    groups
+        .iter()
+        .flatten()
+        .filter_map(|document| match &document.doc {
+            Doc::Order(order) if order.ebc_code.as_str() == document.sender_code => {
+                Some((order.key.ebp_code.to_string(), order.ebc_code.to_string()))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// `(enterprise code, business number)` pairs, e.g. `(payCode, payTransactionId)`.

@@ -6,6 +6,9 @@ use crate::decode::{AppType, DeadLetter, Doc, Incoming};
 use crate::state::{OrderKey, QuotaKey, StoredDeclaration, StoredDoc, StoredLine, StoredOrder};
 use bondgate_domain::account_book::AccountBook;
 use bondgate_domain::allocation::{StockBalance, StockKey};
+use bondgate_domain::authorization::{
+    self, DeclarationParties, DocumentKind, OrderSenders, Refusal,
+};
 use bondgate_domain::codes::{self, ErrorCode};
 use bondgate_domain::config::RulesConfig;
 use bondgate_domain::documents::{Cancellation, OrderBundle, Refund};
@@ -13,7 +16,7 @@ use bondgate_domain::evaluate::{EvalContext, Evaluation, Outcome, evaluate};
 use bondgate_domain::positive_list::PositiveList;
 use chrono::{Datelike, Utc};
 use rust_decimal::Decimal;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// Receipt flows (`receipts.flow`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,6 +75,9 @@ pub struct NewDeclaration {
     pub key: OrderKey,
     /// Seller.
     pub ebc_code: String,
+    /// Declaring agent (bondgate declares in the seller's name): with the platform and the
+    /// seller, a party that may later cancel or return the inventory.
+    pub agent_code: String,
     /// Payment company.
     pub pay_code: String,
     /// Logistics company.
@@ -143,10 +149,14 @@ pub struct ReceiptRow {
     pub codes: Vec<String>,
 }
 
-/// A cancellation or return application to store.
+/// A cancellation or return application to store, under the order it arrived for.
 #[derive(Debug, Clone)]
 pub struct AfterSaleRow {
-    /// Original inventory number.
+    /// `Flow::Cancellation` or `Flow::Refund`.
+    pub flow: Flow,
+    /// The order it arrived for.
+    pub key: OrderKey,
+    /// The inventory number it names (not necessarily its order's: then it was refused).
     pub invt_no: String,
     /// 399 approved or 100 refused.
     pub status: i32,
@@ -169,10 +179,8 @@ pub struct Writes {
     pub deleted_payments: Vec<(String, String)>,
     /// Waybill keys deleted.
     pub deleted_waybills: Vec<(String, String)>,
-    /// Cancellations to store.
-    pub cancellations: Vec<AfterSaleRow>,
-    /// Returns to store.
-    pub refunds: Vec<AfterSaleRow>,
+    /// Cancellations and returns to store, approved or refused.
+    pub after_sales: Vec<AfterSaleRow>,
     /// New declarations.
     pub declarations: Vec<NewDeclaration>,
     /// Changed declarations.
@@ -303,6 +311,31 @@ impl OrderWork {
         ]
     }
 
+    /// Who sent the document in `slot` (stored or arrived in this batch).
+    fn slot_sender(&self, slot: usize) -> Option<&str> {
+        match &self.slots[slot] {
+            Slot::Empty => None,
+            Slot::Stored(doc) => Some(&doc.sender_code),
+            Slot::New(incoming) => Some(&incoming.sender_code),
+        }
+    }
+
+    /// Whether the stored or new order in this work vouches for the buyer's identity, counted
+    /// only when its sender is its platform (`buyer_verified` is the flag as sent).
+    pub fn identity_vouched(&self, buyer_verified: bool) -> bool {
+        let sender = self.slot_sender(ORDER).unwrap_or_default();
+        authorization::identity_vouched(buyer_verified, sender, &self.key.0)
+    }
+
+    /// The parties of the declaration as stored at declaration time.
+    fn declaration_parties(&self) -> Option<DeclarationParties> {
+        self.declaration.as_ref().map(|d| DeclarationParties {
+            ebp_code: self.key.0.clone(),
+            ebc_code: d.ebc_code.clone(),
+            agent_code: d.agent_code.clone(),
+        })
+    }
+
     /// The order key.
     pub fn key(&self) -> &OrderKey {
         &self.key
@@ -326,6 +359,8 @@ pub struct Planner {
     pub writes: Writes,
     claimed_payments: HashMap<(String, String), OrderKey>,
     claimed_waybills: HashMap<(String, String), OrderKey>,
+    /// `(platform, seller)` bindings of the batch's seller-sent orders.
+    bindings: HashSet<(String, String)>,
 }
 
 fn document_slot(doc: &Doc) -> Option<usize> {
@@ -355,14 +390,17 @@ fn duplicate_code(slot: usize) -> ErrorCode {
 }
 
 impl Planner {
-    /// Records that `owners` already hold these payment and waybill keys.
+    /// Records that `owners` already hold these payment and waybill keys, and which sellers
+    /// their platforms bound.
     pub fn with_owners(
         payments: HashMap<(String, String), OrderKey>,
         waybills: HashMap<(String, String), OrderKey>,
+        bindings: HashSet<(String, String)>,
     ) -> Self {
         Self {
             claimed_payments: payments,
             claimed_waybills: waybills,
+            bindings,
             ..Self::default()
         }
     }
@@ -373,8 +411,12 @@ impl Planner {
             work.after_sales.push(incoming);
             return;
         };
+        if let Err(refusal) = self.authorize(work, slot, &incoming) {
+            self.refuse_unauthorized(work, Flow::Document, &refusal);
+            return;
+        }
         if let Some(code) = self.conflict(work, slot, &incoming) {
-            self.refuse_document(work, code, "");
+            self.refuse(work, Flow::Document, code, "");
             return;
         }
         let current = &work.slots[slot];
@@ -385,10 +427,10 @@ impl Planner {
             // Deleting what is not there is a no-op too: deletions are idempotent.
             (true, _, AppType::Delete) => {}
             (false, _, _) if work.declaration.is_some() => {
-                self.refuse_document(work, codes::ORDER_ALREADY_DECLARED, "");
+                self.refuse(work, Flow::Document, codes::ORDER_ALREADY_DECLARED, "");
             }
             (false, false, AppType::New) => {
-                self.refuse_document(work, duplicate_code(slot), "");
+                self.refuse(work, Flow::Document, duplicate_code(slot), "");
             }
             (false, _, AppType::Delete) => {
                 self.delete_slot(work, slot);
@@ -397,6 +439,43 @@ impl Planner {
                 self.fill_slot(work, slot, incoming);
             }
         }
+    }
+
+    /// The sender may send this kind of document, and a change or deletion comes from the sender
+    /// of the document it replaces (ADR 0006). Decided on the envelope's sender and the stored
+    /// state only, never on the parties the document names.
+    fn authorize(&self, work: &OrderWork, slot: usize, incoming: &Incoming) -> Result<(), Refusal> {
+        let sender = incoming.sender_code.as_str();
+        let kind = match &incoming.doc {
+            Doc::Order(order) => {
+                let senders = OrderSenders {
+                    ebp_code: order.key.ebp_code.as_str(),
+                    ebc_code: order.ebc_code.as_str(),
+                    identity_vouched: incoming.buyer_verified,
+                };
+                authorization::authorize_order(sender, senders, &self.bindings)?;
+                DocumentKind::Order
+            }
+            Doc::Payment(payment) => {
+                authorization::authorize_payment(sender, payment.pay_code.as_str())?;
+                DocumentKind::Payment
+            }
+            Doc::Waybill(waybill) => {
+                authorization::authorize_waybill(sender, waybill.logistics_code.as_str())?;
+                DocumentKind::Waybill
+            }
+            Doc::Cancellation(_) | Doc::Refund(_) => return Ok(()),
+        };
+        let replaces = matches!(incoming.app_type, AppType::Change | AppType::Delete);
+        match work.slot_sender(slot) {
+            Some(original) if replaces => authorization::authorize_change(kind, sender, original),
+            _ => Ok(()),
+        }
+    }
+
+    /// Answers a record its sender may not send, and changes nothing else.
+    fn refuse_unauthorized(&mut self, work: &mut OrderWork, flow: Flow, refusal: &Refusal) {
+        self.refuse(work, flow, refusal.error_code(), &refusal.to_string());
     }
 
     /// A payment or waybill key already used by another order.
@@ -449,9 +528,12 @@ impl Planner {
         }
     }
 
-    fn refuse_document(&mut self, work: &mut OrderWork, code: ErrorCode, detail: &str) {
+    /// Answers a refused record of `flow` with a processing-exception receipt: its
+    /// `returnStatus` is the (negative) code itself, as the CEB receipts carry them (CBEC.md
+    /// §2.5, §2.10), with the code's text or `detail` in `returnInfo`.
+    fn refuse(&mut self, work: &mut OrderWork, flow: Flow, code: ErrorCode, detail: &str) {
         let info = code.return_info(detail);
-        self.receipt(work, Flow::Document, 100, info, vec![code.code.to_string()]);
+        self.receipt(work, flow, code.code, info, vec![code.code.to_string()]);
     }
 
     fn receipt(
@@ -609,6 +691,7 @@ impl Planner {
         self.writes.declarations.push(NewDeclaration {
             key: work.key.clone(),
             ebc_code: bundle.order.ebc_code.to_string(),
+            agent_code: bundle.order.ebc_code.to_string(),
             pay_code: bundle.payment.pay_code.to_string(),
             logistics_code: bundle.waybill.logistics_code.to_string(),
             logistics_no: bundle.waybill.logistics_no.clone(),
@@ -752,19 +835,14 @@ impl Planner {
         let invt_no = cancellation.head.invt_no.to_string();
         match verdict {
             Verdict::Duplicate => {}
+            Verdict::Unauthorized(refusal) => {
+                self.refuse_unauthorized(work, Flow::Cancellation, &refusal);
+                let status = refusal.error_code().code;
+                self.store_application(work, Flow::Cancellation, invt_no, status, incoming);
+            }
             Verdict::Refused(code, detail) => {
-                self.receipt(
-                    work,
-                    Flow::Cancellation,
-                    100,
-                    code.return_info(&detail),
-                    vec![code.code.to_string()],
-                );
-                self.writes.cancellations.push(AfterSaleRow {
-                    invt_no,
-                    status: 100,
-                    incoming,
-                });
+                self.refuse(work, Flow::Cancellation, code, &detail);
+                self.store_application(work, Flow::Cancellation, invt_no, code.code, incoming);
             }
             Verdict::Approved(declaration) => {
                 let released = declaration.status == 800;
@@ -802,11 +880,7 @@ impl Planner {
                 });
                 let info = "[Code:2300;Desc:审核通过],撤单申请审核通过,清单已成功撤单".to_owned();
                 self.receipt(work, Flow::Cancellation, 399, info, vec![]);
-                self.writes.cancellations.push(AfterSaleRow {
-                    invt_no,
-                    status: 399,
-                    incoming,
-                });
+                self.store_application(work, Flow::Cancellation, invt_no, 399, incoming);
                 if let Some(stored) = work.declaration.as_mut() {
                     stored.closed = true;
                     stored.quota_amount = Decimal::ZERO;
@@ -821,6 +895,11 @@ impl Planner {
         incoming: &Incoming,
         cancellation: &Cancellation,
     ) -> Verdict {
+        let kind = DocumentKind::Cancellation;
+        let invt_no = cancellation.head.invt_no.as_str();
+        if let Err(refusal) = authorize_after_sale(work, kind, incoming, invt_no) {
+            return Verdict::Unauthorized(refusal);
+        }
         let Some(declaration) = work.declaration.clone() else {
             return Verdict::Refused(codes::CANCEL_STATUS_INVALID, "订单尚未申报清单".into());
         };
@@ -831,8 +910,9 @@ impl Planner {
                 Verdict::Refused(codes::CANCEL_DUPLICATE, String::new())
             };
         }
-        if declaration.invt_no.as_deref() != Some(cancellation.head.invt_no.to_string().as_str()) {
-            return Verdict::Refused(codes::CANCEL_STATUS_INVALID, "清单编号与订单不符".into());
+        if declaration.invt_no.as_deref() != Some(invt_no) {
+            let detail = format!("系统中不存在清单编号为[{invt_no}]的清单");
+            return Verdict::Refused(codes::CANCEL_INVENTORY_NOT_FOUND, detail);
         }
         if declaration.closed {
             return Verdict::Refused(codes::CANCEL_DUPLICATE, String::new());
@@ -842,6 +922,24 @@ impl Planner {
             Ok(Ok(())) => Verdict::Approved(declaration),
             _ => Verdict::Refused(codes::CANCEL_STATUS_INVALID, String::new()),
         }
+    }
+
+    /// Keeps an application under the order it arrived for, whatever its fate.
+    fn store_application(
+        &mut self,
+        work: &OrderWork,
+        flow: Flow,
+        invt_no: String,
+        status: i32,
+        incoming: Incoming,
+    ) {
+        self.writes.after_sales.push(AfterSaleRow {
+            flow,
+            key: work.key.clone(),
+            invt_no,
+            status,
+            incoming,
+        });
     }
 
     fn credit_quota(
@@ -868,19 +966,14 @@ impl Planner {
         let invt_no = refund.head.invt_no.to_string();
         match self.refund_verdict(work, &incoming, refund, lines) {
             Verdict::Duplicate => {}
+            Verdict::Unauthorized(refusal) => {
+                self.refuse_unauthorized(work, Flow::Refund, &refusal);
+                let status = refusal.error_code().code;
+                self.store_application(work, Flow::Refund, invt_no, status, incoming);
+            }
             Verdict::Refused(code, detail) => {
-                self.receipt(
-                    work,
-                    Flow::Refund,
-                    100,
-                    code.return_info(&detail),
-                    vec![code.code.to_string()],
-                );
-                self.writes.refunds.push(AfterSaleRow {
-                    invt_no,
-                    status: 100,
-                    incoming,
-                });
+                self.refuse(work, Flow::Refund, code, &detail);
+                self.store_application(work, Flow::Refund, invt_no, code.code, incoming);
             }
             Verdict::Approved(declaration) => {
                 let returned: Vec<(u32, Decimal)> = refund
@@ -923,11 +1016,7 @@ impl Planner {
                     "[Code:2300;Desc:审核通过],退货申请审核通过".into(),
                     vec![],
                 );
-                self.writes.refunds.push(AfterSaleRow {
-                    invt_no,
-                    status: 399,
-                    incoming,
-                });
+                self.store_application(work, Flow::Refund, invt_no, 399, incoming);
                 if let Some(stored) = work.declaration.as_mut() {
                     stored.closed = true;
                 }
@@ -942,6 +1031,10 @@ impl Planner {
         refund: &Refund,
         lines: &[StoredLine],
     ) -> Verdict {
+        let kind = DocumentKind::Refund;
+        if let Err(refusal) = authorize_after_sale(work, kind, incoming, &invt_no_text(refund)) {
+            return Verdict::Unauthorized(refusal);
+        }
         let Some(declaration) = work.declaration.clone() else {
             return Verdict::Refused(codes::REFUND_LINE_NOT_FOUND, "订单尚未申报清单".into());
         };
@@ -952,10 +1045,12 @@ impl Planner {
                 Verdict::Refused(codes::CANCEL_DUPLICATE, "退货申请已经申报过".into())
             };
         }
-        if declaration.status != 800
-            || declaration.closed
-            || declaration.invt_no.as_deref() != Some(invt_no_text(refund).as_str())
-        {
+        let invt_no = invt_no_text(refund);
+        if declaration.invt_no.as_deref() != Some(invt_no.as_str()) {
+            let detail = format!("清单[{invt_no}]查无此数据");
+            return Verdict::Refused(codes::REFUND_INVENTORY_NOT_FOUND, detail);
+        }
+        if declaration.status != 800 || declaration.closed {
             return Verdict::Refused(
                 codes::CANCEL_STATUS_INVALID,
                 "清单状态不符合退货要求".into(),
@@ -1015,8 +1110,22 @@ fn refund_credit(
 
 enum Verdict {
     Duplicate,
+    /// The sender is not a party of the declaration (ADR 0006).
+    Unauthorized(Refusal),
     Refused(ErrorCode, String),
     Approved(StoredDeclaration),
+}
+
+/// Only a party of the order's declaration, as stored when it was declared, may cancel or return
+/// its inventory; the parties the application names count for nothing.
+fn authorize_after_sale(
+    work: &OrderWork,
+    kind: DocumentKind,
+    incoming: &Incoming,
+    invt_no: &str,
+) -> Result<(), Refusal> {
+    let parties = work.declaration_parties();
+    authorization::authorize_after_sale(kind, &incoming.sender_code, invt_no, parties.as_ref())
 }
 
 /// Today's date for numbers (preNo carries the declaration date).

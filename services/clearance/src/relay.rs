@@ -10,7 +10,6 @@ use crate::failpoint;
 use crate::metrics::Metrics;
 use bondgate_proto::Message;
 use bondgate_proto::v1;
-use bondgate_storage::crypto::PayloadCipher;
 use futures::future::join_all;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::util::Timeout;
@@ -37,14 +36,12 @@ pub struct RelaySettings {
     pub batch_max: i64,
     /// Idle poll interval.
     pub interval: Duration,
-    /// Opens the sealed records of dead letters.
-    pub cipher: PayloadCipher,
 }
 
-/// The largest source record a published dead letter carries. A record close to the broker's
-/// message limit would no longer fit once wrapped with its reason, and one refused dead letter
-/// would fail every round; a larger one is published without its value (it stays, sealed, in
-/// the `dead_letters` table) and says so in its message.
+/// The largest (sealed) source record a published dead letter carries. A record close to the
+/// broker's message limit would no longer fit once wrapped with its reason, and one refused dead
+/// letter would fail every round; a larger one is published without its value (it stays, sealed,
+/// in the `dead_letters` table) and says so in its message.
 pub const DEAD_LETTER_VALUE_MAX: usize = 512 * 1024;
 
 /// Runs until `stop` is notified, publishing whenever `wake` fires or the interval passes.
@@ -259,13 +256,14 @@ async fn publish_dead_letters(
     for row in &rows {
         let key: Option<Vec<u8>> = row.try_get("key")?;
         let sealed: Vec<u8> = row.try_get("payload")?;
-        let (value, note) = published_value(&settings.cipher, &sealed);
+        let (value, note) = published_value(sealed);
         let message: String = row.try_get("error_message")?;
         let letter = v1::DeadLetter {
             source_topic: row.try_get("topic")?,
             source_partition: row.try_get("partition")?,
             source_offset: row.try_get("offset")?,
             key: key.clone().unwrap_or_default(),
+            value_sealed: !value.is_empty(),
             value,
             error_class: row.try_get("error_class")?,
             error_code: row.try_get("error_code")?,
@@ -286,26 +284,17 @@ async fn publish_dead_letters(
     Ok(ids.len())
 }
 
-/// The source record to publish with a dead letter, and a note for its message when it is left
-/// out (too large, or not readable with the current key).
-fn published_value(cipher: &PayloadCipher, sealed: &[u8]) -> (Vec<u8>, String) {
-    match cipher.open(sealed) {
-        Ok(value) if value.len() <= DEAD_LETTER_VALUE_MAX => (value, String::new()),
-        Ok(value) => (
-            Vec::new(),
-            format!(
-                " (the record's {} bytes are left out: over {DEAD_LETTER_VALUE_MAX})",
-                value.len()
-            ),
-        ),
-        Err(error) => {
-            tracing::error!(%error, "a dead letter's record cannot be opened");
-            (
-                Vec::new(),
-                " (the record is left out: unreadable)".to_owned(),
-            )
-        }
+/// The source record to publish with a dead letter, sealed as it is stored (it holds personal
+/// data: ID numbers, phones, names), and a note for its message when it is left out (too large).
+fn published_value(sealed: Vec<u8>) -> (Vec<u8>, String) {
+    if sealed.len() <= DEAD_LETTER_VALUE_MAX {
+        return (sealed, String::new());
     }
+    let note = format!(
+        " (the record's {} sealed bytes are left out: over {DEAD_LETTER_VALUE_MAX})",
+        sealed.len()
+    );
+    (Vec::new(), note)
 }
 
 /// Sends every record and waits for all acknowledgements; fails if any is not acknowledged.

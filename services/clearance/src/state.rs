@@ -22,6 +22,8 @@ pub struct StoredDoc {
     pub payload: Vec<u8>,
     /// Its business key (payment and waybill only), e.g. `(payCode, payTransactionId)`.
     pub business_key: Option<(String, String)>,
+    /// The enterprise that sent it: the only one that may change or delete it.
+    pub sender_code: String,
 }
 
 /// The stored declaration of an order.
@@ -35,6 +37,10 @@ pub struct StoredDeclaration {
     pub receipt_seq: i32,
     /// Customs inventory number (absent when rejected).
     pub invt_no: Option<String>,
+    /// Seller, as declared.
+    pub ebc_code: String,
+    /// Declaring agent, as declared.
+    pub agent_code: String,
     /// Keyed hash of the buyer's ID number.
     pub buyer_hash: Vec<u8>,
     /// Calendar year of the quota.
@@ -45,9 +51,9 @@ pub struct StoredDeclaration {
     pub released_at: Option<DateTime<Utc>>,
     /// A cancellation or return was approved.
     pub closed: bool,
-    /// Digest of a cancellation already received.
+    /// Digest of the approved cancellation, if any (refused applications do not count).
     pub cancellation_digest: Option<Vec<u8>>,
-    /// Digest of a return already received.
+    /// Digest of the approved return, if any.
     pub refund_digest: Option<Vec<u8>>,
 }
 
@@ -68,10 +74,13 @@ pub struct StoredOrder {
 
 const LOAD_ORDERS: &str = "
 SELECT k.ebp, k.ono,
-       o.digest AS o_digest, o.payload AS o_payload,
+       o.digest AS o_digest, o.payload AS o_payload, o.sender_code AS o_sender,
        p.pay_code, p.pay_transaction_id, p.digest AS p_digest, p.payload AS p_payload,
+       p.sender_code AS p_sender,
        w.logistics_code, w.logistics_no, w.digest AS w_digest, w.payload AS w_payload,
-       d.id AS d_id, d.status, d.receipt_seq AS d_seq, d.invt_no, d.buyer_hash, d.quota_year,
+       w.sender_code AS w_sender,
+       d.id AS d_id, d.status, d.receipt_seq AS d_seq, d.invt_no, d.ebc_code, d.agent_code,
+       d.buyer_hash, d.quota_year,
        d.quota_amount, d.released_at, (d.cancelled_at IS NOT NULL OR d.refunded_at IS NOT NULL) AS closed,
        c.digest AS c_digest, r.digest AS r_digest,
        po.state AS po_state, po.receipt_seq AS po_seq
@@ -80,8 +89,10 @@ LEFT JOIN order_documents o ON o.ebp_code = k.ebp AND o.order_no = k.ono
 LEFT JOIN payment_documents p ON p.ebp_code = k.ebp AND p.order_no = k.ono
 LEFT JOIN waybill_documents w ON w.ebp_code = k.ebp AND w.order_no = k.ono
 LEFT JOIN declarations d ON d.ebp_code = k.ebp AND d.order_no = k.ono
-LEFT JOIN cancellation_documents c ON c.invt_no = d.invt_no
-LEFT JOIN refund_documents r ON r.invt_no = d.invt_no
+LEFT JOIN after_sales_documents c
+       ON c.ebp_code = k.ebp AND c.order_no = k.ono AND c.flow = 2 AND c.status = 399
+LEFT JOIN after_sales_documents r
+       ON r.ebp_code = k.ebp AND r.order_no = k.ono AND r.flow = 3 AND r.status = 399
 LEFT JOIN pending_orders po ON po.ebp_code = k.ebp AND po.order_no = k.ono";
 
 /// Loads the stored state of every order key in one round trip.
@@ -121,6 +132,7 @@ fn stored_doc(
         digest,
         payload: row.try_get(format!("{prefix}_payload").as_str())?,
         business_key,
+        sender_code: row.try_get(format!("{prefix}_sender").as_str())?,
     }))
 }
 
@@ -132,6 +144,8 @@ fn stored_order(row: &sqlx::postgres::PgRow) -> sqlx::Result<StoredOrder> {
             status: row.try_get("status")?,
             receipt_seq: row.try_get("d_seq")?,
             invt_no: row.try_get("invt_no")?,
+            ebc_code: row.try_get("ebc_code")?,
+            agent_code: row.try_get("agent_code")?,
             buyer_hash: row.try_get("buyer_hash")?,
             quota_year: row.try_get("quota_year")?,
             quota_amount: row.try_get("quota_amount")?,

@@ -9,11 +9,13 @@
 //! pre-flight check. Modules:
 //!
 //! * [`submission`] — bytes to validated records (pure);
+//! * [`authorization`] — who may send them (the domain's rules on the key's enterprise);
 //! * [`keys`] — API keys: create, revoke, list, authenticate;
 //! * [`publish`] — the producer; [`orders`] — reading orders back; [`check`] — the pre-flight;
 //! * [`http`] — router, handlers, auth extractor, OpenAPI; [`error`] — error bodies;
 //! * [`config`], [`metrics`], [`rate_limit`]; [`Application`] wires them together.
 
+pub mod authorization;
 pub mod check;
 pub mod config;
 pub mod error;

@@ -10,6 +10,7 @@ use std::collections::HashSet;
 use bondgate_ceb::model as raw;
 use bondgate_ceb::{CebError, CebMessage, Limits, parse_message};
 use bondgate_domain::Problem;
+use bondgate_domain::authorization::DocumentKind;
 use bondgate_domain::config::RulesConfig;
 use bondgate_domain::documents::{Cancellation, Order, Payment, Refund, Waybill};
 use bondgate_domain::matching::{ACTURAL_PAID, GOODS_VALUE, LINE_TOTAL};
@@ -79,6 +80,35 @@ pub enum RawDocument {
     Refund(Box<raw::InvtRefund>),
 }
 
+/// The parts of a document that decide who may send it (ADR 0006).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// An order of platform `ebp_code`, sold by `ebc_code`.
+    Order {
+        /// `ebcCode`.
+        ebc_code: String,
+        /// The order carries `buyerIdentityVerified`.
+        identity_vouched: bool,
+    },
+    /// A payment of `pay_code`.
+    Payment {
+        /// `payCode`.
+        pay_code: String,
+    },
+    /// A waybill of `logistics_code`.
+    Waybill {
+        /// `logisticsCode`.
+        logistics_code: String,
+    },
+    /// A cancellation or return of the inventory `invt_no` of the record's order.
+    AfterSale {
+        /// Cancellation or return.
+        kind: DocumentKind,
+        /// The inventory it names.
+        invt_no: String,
+    },
+}
+
 /// A validated document, ready to be produced.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Record {
@@ -90,8 +120,8 @@ pub struct Record {
     pub order_no: String,
     /// The kind's business key (e.g. `payCode/payTransactionId`).
     pub business_key: String,
-    /// Enterprises that may send it.
-    pub senders: Vec<String>,
+    /// What the document claims that decides who may send it (see [`crate::authorization`]).
+    pub claim: Claim,
     /// The protobuf body.
     pub body: Body,
     /// Deterministic tracking id (see [`tracking_id`]).
@@ -387,37 +417,8 @@ pub fn validate(documents: Vec<RawDocument>) -> Result<Vec<Record>, ApiError> {
     }
 }
 
-/// Refuses records whose senders do not include `enterprise` (403 `bg.auth.forbidden`).
-pub fn authorize(records: &[Record], enterprise: &str) -> Result<(), ApiError> {
-    let problems: Vec<ApiProblem> = records
-        .iter()
-        .enumerate()
-        .filter(|(_, record)| !record.senders.iter().any(|s| s == enterprise))
-        .map(|(index, record)| {
-            ApiProblem::new(
-                "bg.auth.forbidden",
-                Some(index),
-                "",
-                format!(
-                    "enterprise {enterprise} may not send this {} (sender must be one of {})",
-                    record.kind.name(),
-                    record.senders.join(", ")
-                ),
-            )
-        })
-        .collect();
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(ApiError::Forbidden {
-            message: "the API key's enterprise is not the sender of every document".to_owned(),
-            problems,
-        })
-    }
-}
-
 fn record_of(document: RawDocument, tolerance: Decimal) -> Result<Record, Vec<Problem>> {
-    let (kind, ebp_code, order_no, business_key, senders, body) = match document {
+    let (kind, ebp_code, order_no, business_key, claim, body) = match document {
         RawDocument::Order(order, verified) => {
             let parsed = Order::parse(&order)?;
             check_arithmetic(&parsed, tolerance)?;
@@ -425,13 +426,16 @@ fn record_of(document: RawDocument, tolerance: Decimal) -> Result<Record, Vec<Pr
             let mut body = v1::Order::from(order.as_ref());
             body.buyer_identity_verified = verified;
             let key = format!("{}/{}", h.ebp_code, h.order_no);
-            let senders = vec![h.ebp_code.clone(), h.ebc_code.clone()];
+            let claim = Claim::Order {
+                ebc_code: h.ebc_code.clone(),
+                identity_vouched: verified,
+            };
             (
                 Kind::Order,
                 h.ebp_code.clone(),
                 h.order_no.clone(),
                 key,
-                senders,
+                claim,
                 Body::Order(body),
             )
         }
@@ -439,13 +443,15 @@ fn record_of(document: RawDocument, tolerance: Decimal) -> Result<Record, Vec<Pr
             Payment::parse(&p)?;
             let key = format!("{}/{}", p.pay_code, p.pay_transaction_id);
             let body = Body::Payment(v1::Payment::from(p.as_ref()));
-            let senders = vec![p.pay_code.clone()];
+            let claim = Claim::Payment {
+                pay_code: p.pay_code.clone(),
+            };
             (
                 Kind::Payment,
                 p.ebp_code.clone(),
                 p.order_no.clone(),
                 key,
-                senders,
+                claim,
                 body,
             )
         }
@@ -464,19 +470,24 @@ fn record_of(document: RawDocument, tolerance: Decimal) -> Result<Record, Vec<Pr
             };
             let key = format!("{}/{}", w.logistics_code, w.logistics_no);
             let body = Body::Waybill(v1::Waybill::from(w.as_ref()));
-            let senders = vec![w.logistics_code.clone()];
+            let claim = Claim::Waybill {
+                logistics_code: w.logistics_code.clone(),
+            };
             (
                 Kind::Waybill,
                 ebp_code,
                 w.order_no.clone(),
                 key,
-                senders,
+                claim,
                 body,
             )
         }
         RawDocument::Cancellation(c) => {
             Cancellation::parse(&c)?;
-            let senders = vec![c.agent_code.clone(), c.ebc_code.clone(), c.ebp_code.clone()];
+            let claim = Claim::AfterSale {
+                kind: DocumentKind::Cancellation,
+                invt_no: c.invt_no.clone(),
+            };
             let body = Body::Cancellation(v1::Cancellation::from(c.as_ref()));
             let key = c.invt_no.clone();
             (
@@ -484,27 +495,32 @@ fn record_of(document: RawDocument, tolerance: Decimal) -> Result<Record, Vec<Pr
                 c.ebp_code.clone(),
                 c.order_no.clone(),
                 key,
-                senders,
+                claim,
                 body,
             )
         }
         RawDocument::Refund(r) => {
             Refund::parse(&r)?;
             let h = &r.head;
-            let senders = vec![h.agent_code.clone(), h.ebc_code.clone(), h.ebp_code.clone()];
+            let claim = Claim::AfterSale {
+                kind: DocumentKind::Refund,
+                invt_no: h.invt_no.clone(),
+            };
             let key = h.invt_no.clone();
             let (ebp, order_no) = (h.ebp_code.clone(), h.order_no.clone());
             let body = Body::Refund(v1::Refund::from(r.as_ref()));
-            (Kind::Refund, ebp, order_no, key, senders, body)
+            (Kind::Refund, ebp, order_no, key, claim, body)
         }
     };
     let tracking_id = tracking_id(kind, &business_key, &body);
+    // The domain refused keys with surrounding whitespace above, so the envelope, the record key
+    // and the body name the order byte for byte alike.
     Ok(Record {
         kind,
-        ebp_code: ebp_code.trim().to_owned(),
-        order_no: order_no.trim().to_owned(),
+        ebp_code,
+        order_no,
         business_key,
-        senders,
+        claim,
         body,
         tracking_id,
     })

@@ -15,7 +15,7 @@ use std::time::Duration;
 use bondgate_loadtest::generate::{GeneratedOrder, Generator};
 use bondgate_proto::Message;
 use bondgate_proto::v1::{self, document::Body};
-use bondgate_storage::crypto::{DEV_DATA_KEY_HEX, PayloadCipher};
+use bondgate_storage::crypto::{DEV_DATA_KEY_HEX, PayloadCipher, SEAL_OVERHEAD_BYTES};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::util::Timeout;
 
@@ -418,7 +418,7 @@ async fn assert_dead_letter_table(
     Ok(())
 }
 
-/// The DLQ topic carries the same dead letters, each with its source, reason and bytes.
+/// The DLQ topic carries the same dead letters, each with its source, reason and (sealed) bytes.
 async fn assert_dead_letter_topic(
     harness: &Harness,
     expected: &Expected,
@@ -431,6 +431,7 @@ async fn assert_dead_letter_topic(
         Duration::from_secs(30),
     )
     .await?;
+    let cipher = PayloadCipher::from_hex(DEV_DATA_KEY_HEX)?;
     let mut seen = std::collections::BTreeSet::new();
     for (_, value) in records {
         let letter = v1::DeadLetter::decode(value.as_slice())?;
@@ -446,7 +447,7 @@ async fn assert_dead_letter_topic(
             "{name} on the DLQ topic"
         );
         assert_eq!(letter.key, key.clone().unwrap_or_default(), "{name}");
-        if value.len() > DEAD_LETTER_VALUE_MAX {
+        if value.len() + SEAL_OVERHEAD_BYTES > DEAD_LETTER_VALUE_MAX {
             // Too large to publish wrapped: left out, and the message says so.
             assert!(
                 letter.value.is_empty(),
@@ -458,7 +459,10 @@ async fn assert_dead_letter_topic(
                 letter.error_message
             );
         } else {
-            assert!(&letter.value == value, "{name}: the value, byte for byte");
+            // Published sealed (it holds personal data); it opens to the record byte for byte.
+            assert!(letter.value_sealed, "{name}: the value is sealed");
+            let opened = cipher.open(&letter.value)?;
+            assert!(&opened == value, "{name}: the value, byte for byte");
         }
         seen.insert(at);
     }

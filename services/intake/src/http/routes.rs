@@ -11,6 +11,7 @@ use bondgate_proto::Message;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
+use crate::authorization;
 use crate::check::{self, CheckReport, CheckRequest};
 use crate::error::{ApiError, ErrorResponse};
 use crate::http::AppState;
@@ -102,7 +103,8 @@ async fn accept(
     source_format: &str,
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
     let records = submission::validate(documents)?;
-    submission::authorize(&records, &principal.enterprise_code)?;
+    let pool = bondgate_storage::pool(&state.db);
+    authorization::authorize(pool, &principal.enterprise_code, &records).await?;
     let at_ms = chrono::Utc::now().timestamp_millis();
     let out: Vec<OutRecord> = records
         .iter()
@@ -280,22 +282,16 @@ async fn load_order(
     order_no: &str,
 ) -> Result<orders::OrderRecord, ApiError> {
     let pool = bondgate_storage::pool(&state.db);
-    let record = orders::load(pool, &state.cipher, ebp_code, order_no)
-        .await?
-        .ok_or_else(|| ApiError::NotFound {
+    let record = orders::load(pool, &state.cipher, ebp_code, order_no).await?;
+    // Another enterprise's order is answered exactly like a missing one, so the answer does not
+    // tell whether an order number exists.
+    match record {
+        Some(record) if record.involved.contains(&principal.enterprise_code) => Ok(record),
+        _ => Err(ApiError::NotFound {
             code: "bg.order.not_found",
-            message: format!("no order {ebp_code}/{order_no}"),
-        })?;
-    if !record.involved.contains(&principal.enterprise_code) {
-        return Err(ApiError::Forbidden {
-            message: format!(
-                "enterprise {} is not involved in this order",
-                principal.enterprise_code
-            ),
-            problems: Vec::new(),
-        });
+            message: format!("no order {ebp_code}/{order_no} of yours"),
+        }),
     }
-    Ok(record)
 }
 
 /// Status and receipt timeline of an order.
@@ -310,8 +306,7 @@ async fn load_order(
     responses(
         (status = 200, description = "Status and receipts", body = OrderStatus),
         (status = 401, description = "No valid API key", body = ErrorResponse),
-        (status = 403, description = "The key's enterprise is not involved", body = ErrorResponse),
-        (status = 404, description = "`bg.order.not_found`", body = ErrorResponse),
+        (status = 404, description = "`bg.order.not_found`: no such order, or not one the key's enterprise is involved in", body = ErrorResponse),
         (status = 429, description = "Rate limit; see Retry-After", body = ErrorResponse),
     ),
     security(("api_key" = []))
@@ -337,8 +332,7 @@ pub async fn order_status(
     responses(
         (status = 200, description = "CEB621Message", content_type = "application/xml", body = String),
         (status = 401, description = "No valid API key", body = ErrorResponse),
-        (status = 403, description = "The key's enterprise is not involved", body = ErrorResponse),
-        (status = 404, description = "`bg.order.not_found`", body = ErrorResponse),
+        (status = 404, description = "`bg.order.not_found`: no such order, or not one the key's enterprise is involved in", body = ErrorResponse),
         (status = 409, description = "`bg.order.not_declared` or `bg.order.inventory_unavailable`", body = ErrorResponse),
         (status = 429, description = "Rate limit; see Retry-After", body = ErrorResponse),
     ),

@@ -153,6 +153,12 @@ pub async fn spawn_app(options: Options) -> TestApp {
             .expect("a key");
         keys.push((code.to_owned(), created.key));
     }
+    // The platform lets its seller send its orders (ADR 0006): the fixtures come from either.
+    db.execute_unprepared(&format!(
+        "INSERT INTO enterprise_bindings (platform_code, seller_code) VALUES ('{EBP}', '{EBC}')"
+    ))
+    .await
+    .expect("a binding");
     let mut config = Config::default();
     config.intake.listen_address = "127.0.0.1:0".to_owned();
     config.intake.produce_timeout_ms = options.produce_timeout_ms;

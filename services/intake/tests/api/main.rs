@@ -813,8 +813,8 @@ async fn keys_authenticate_and_scope_to_the_sender() {
 #[tokio::test]
 async fn order_status_is_read_by_involved_enterprises_only() {
     // Goal: GET status answers 404 for an unknown order, the timeline of a known one to the
-    // enterprises involved, and 403 to the others (status and inventory); the inventory of an
-    // undeclared order is 409.
+    // enterprises involved, and the same 404 to the others (status and inventory: no existence
+    // oracle); the inventory of an undeclared order is 409.
     // Method: store a pending order with its payment directly (as the pipeline would), then read.
     let app = spawn_app(Options::default()).await;
     let unknown = app
@@ -827,9 +827,9 @@ async fn order_status_is_read_by_involved_enterprises_only() {
         .execute_unprepared(&format!(
             "INSERT INTO pending_orders (ebp_code, order_no, partition) VALUES ('{EBP}', 'S-1', 0);
              INSERT INTO payment_documents (pay_code, pay_transaction_id, ebp_code, order_no,
-               document_id, payload, digest, src_partition, src_offset)
+               document_id, payload, digest, src_partition, src_offset, sender_code)
              VALUES ('{PAY}', 'TX-S-1', '{EBP}', 'S-1', gen_random_uuid(), {sealed},
-               decode(repeat('00', 32), 'hex'), 0, 0);"
+               decode(repeat('00', 32), 'hex'), 0, 0, '{PAY}');"
         ))
         .await
         .unwrap();
@@ -845,16 +845,16 @@ async fn order_status_is_read_by_involved_enterprises_only() {
     }
     expect_error(
         app.get(&path, Some(app.key(OTHER))).await,
-        403,
-        "bg.auth.forbidden",
+        404,
+        "bg.order.not_found",
     )
     .await;
     expect_error(app.get(&path, None).await, 401, "bg.auth.unauthorized").await;
     expect_error(
         app.get(&format!("{path}/inventory.xml"), Some(app.key(OTHER)))
             .await,
-        403,
-        "bg.auth.forbidden",
+        404,
+        "bg.order.not_found",
     )
     .await;
     let inventory = app
