@@ -24,6 +24,12 @@ pub struct Config {
     pub security: SecurityConfig,
 }
 
+impl bondgate_config::Validate for Config {
+    fn problems(&self) -> Vec<String> {
+        self.kafka.problems()
+    }
+}
+
 /// Listen address and the limits of the HTTP API.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
