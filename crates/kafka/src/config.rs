@@ -124,6 +124,25 @@ impl std::fmt::Debug for KafkaConfig {
         f.debug_struct("KafkaConfig")
             .field("brokers", &self.brokers)
             .field("topics", &self.topics)
+            .field("producer_linger_ms", &self.producer_linger_ms)
+            .field(
+                "producer_queue_max_messages",
+                &self.producer_queue_max_messages,
+            )
+            .field("producer_queue_max_kbytes", &self.producer_queue_max_kbytes)
+            .field(
+                "producer_message_timeout_ms",
+                &self.producer_message_timeout_ms,
+            )
+            .field(
+                "consumer_session_timeout_ms",
+                &self.consumer_session_timeout_ms,
+            )
+            .field(
+                "consumer_max_poll_interval_ms",
+                &self.consumer_max_poll_interval_ms,
+            )
+            .field("consumer_queue_max_kbytes", &self.consumer_queue_max_kbytes)
             .field("security_protocol", &self.security_protocol)
             .field("sasl_mechanism", &self.sasl_mechanism)
             .field("sasl_username", &self.sasl_username)
@@ -131,7 +150,7 @@ impl std::fmt::Debug for KafkaConfig {
             .field("ssl_ca_location", &self.ssl_ca_location)
             .field("ssl_certificate_location", &self.ssl_certificate_location)
             .field("ssl_key_location", &self.ssl_key_location)
-            .finish_non_exhaustive()
+            .finish()
     }
 }
 

@@ -74,3 +74,42 @@ impl Default for IntakeConfig {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Config;
+
+    // figment's `Jail` closures must return its large `figment::Error`: not ours to shrink.
+    #[allow(clippy::result_large_err)]
+    #[test]
+    fn kafka_security_is_checked_when_the_configuration_loads() {
+        // Goal: a service refuses to start on inconsistent Kafka security settings, naming them.
+        // Method: load the configuration as `main` does, from environment variables.
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("BONDGATE__KAFKA__SECURITY_PROTOCOL", "sasl_ssl");
+            let error = bondgate_config::load::<Config>(None).expect_err("no credentials");
+            assert!(
+                error
+                    .to_string()
+                    .contains("kafka.sasl_username is required"),
+                "{error}"
+            );
+
+            jail.set_env("BONDGATE__KAFKA__SASL_USERNAME", "bondgate-intake");
+            jail.set_env("BONDGATE__KAFKA__SASL_PASSWORD", "12345");
+            let config: Config = bondgate_config::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(config.kafka.sasl_password.as_deref(), Some("12345"));
+
+            jail.set_env("BONDGATE__KAFKA__SECURITY_PROTOCOL", "tls");
+            let error = bondgate_config::load::<Config>(None).expect_err("unknown protocol");
+            // figment names the key as the variable spells it (upper case).
+            let text = error.to_string().to_lowercase();
+            assert!(
+                text.contains("`tls`") && text.contains("kafka.security_protocol"),
+                "{text}"
+            );
+            assert!(!text.contains("12345"), "{text}");
+            Ok(())
+        });
+    }
+}
