@@ -30,14 +30,28 @@ die() { printf '\033[31m[%s] error:\033[0m %s\n' "$(basename "$0")" "$*" >&2; ex
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 APT_UPDATED=""
-# Installs Debian packages that are missing; `apt_install CMD PACKAGE` checks CMD first.
-apt_install() {
-  local cmd="$1" pkg="$2"
-  command -v "$cmd" >/dev/null 2>&1 && return 0
+# Installs a Debian package (apt-get update once per script).
+apt_get_install() {
+  local pkg="$1"
   say "installing $pkg (apt-get)"
   if [ -z "$APT_UPDATED" ]; then as_root apt-get update -qq >/dev/null; APT_UPDATED=1; fi
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$pkg" >/dev/null \
     || die "could not install $pkg"
+}
+
+# Installs Debian packages that are missing; `apt_install CMD PACKAGE` checks CMD first.
+apt_install() {
+  local cmd="$1" pkg="$2"
+  command -v "$cmd" >/dev/null 2>&1 && return 0
+  apt_get_install "$pkg"
+}
+
+# What compiling the workspace needs beyond Rust: rdkafka's `ssl` feature (TLS and SCRAM to the
+# brokers) builds librdkafka against OpenSSL, which openssl-sys finds through pkg-config.
+# Called by every script that builds.
+build_deps() {
+  apt_install pkg-config pkg-config
+  pkg-config --exists openssl 2>/dev/null || apt_get_install libssl-dev
 }
 
 # True when something accepts TCP connections on 127.0.0.1:$1.

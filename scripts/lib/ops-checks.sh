@@ -6,7 +6,9 @@
 #   yamllint                                           every YAML file of deploy/
 #   check-jsonschema (compose-spec)                    deploy/compose.yaml
 #   scripts/lib/check_deploy.py                        k8s render + schemas + references,
-#                                                      Grafana dashboard, compose ports/mounts
+#                                                      Kafka ACLs and credentials, network
+#                                                      policies, Grafana dashboard, compose
+#   scripts/lib/check_deploy_test.py                   check_deploy.py fails on broken copies
 # shellcheck shell=bash
 source "$ROOT/scripts/lib/promtool.sh"
 
@@ -35,5 +37,8 @@ ops_checks() {
   "$ops_venv/bin/check-jsonschema" --builtin-schema vendor.compose-spec "$deploy/compose.yaml"
   say "deploy/k8s, deploy/grafana, deploy/compose.yaml: rendered and cross-checked"
   BONDGATE_PROMTOOL="$BONDGATE_PROMTOOL" "$ops_venv/bin/python" "$ROOT/scripts/lib/check_deploy.py"
+  say "scripts/lib/check_deploy.py: each broken copy of deploy/ fails"
+  BONDGATE_PROMTOOL="$BONDGATE_PROMTOOL" "$ops_venv/bin/python" \
+    "$ROOT/scripts/lib/check_deploy_test.py"
   say "deploy/ checks passed in $(( $(date +%s) - started )) s"
 }

@@ -29,6 +29,8 @@ const OFFICER: &str = "sec.officer";
 const OFFICER_PASSWORD: &str = "officer-secret-Hw4nR8cZ";
 /// A wrong password tried at login: refused, and no more loggable than the right one.
 const GUESSED_PASSWORD: &str = "guessed-secret-Lm3pV6sD";
+/// The Kafka (SASL) password of the services' startup configurations.
+const KAFKA_PASSWORD: &str = "kafka-secret-Tz5wQ1nB";
 
 /// The buyer's ID number, phone, name and address in the fixture documents.
 const BUYER: [&str; 4] = [
@@ -300,14 +302,15 @@ fn hex_of(text: &str) -> String {
 
 #[tokio::test]
 async fn secrets_never_reach_a_log_line_or_a_startup_error() {
-    // Goal: the database password, the data and buyer-hash keys, API keys (valid or not),
-    // officer passwords (right or wrong) and session tokens appear in no log line, in no
-    // configuration's Debug form, and in no startup error a `main` would print.
+    // Goal: the database password, the Kafka password, the data and buyer-hash keys, API keys
+    // (valid or not), officer passwords (right or wrong) and session tokens appear in no log
+    // line, in no configuration's Debug form, and in no startup error a `main` would print.
     // Method: the services' JSON logger writes into a buffer at debug level while they run with
     // known secrets: an order is cleared, keys are used right and wrong, an officer logs in with
     // the right and a wrong password and uses the session; each service is also built against
-    // an unreachable database with the password in its URL. Then every line and message is
-    // searched for every secret.
+    // an unreachable database with the password in its URL and Kafka credentials in its
+    // settings, and intake's producer is created with them and a missing CA file (librdkafka
+    // refuses it). Then every line and message is searched for every secret.
     capture::install();
     with_stack(|stack| secrets_checks(stack).boxed_local()).await;
 }
@@ -339,6 +342,7 @@ async fn secrets_checks(stack: &Secured) {
 
     let mut secrets = vec![
         DB_PASSWORD.to_owned(),
+        KAFKA_PASSWORD.to_owned(),
         DATA_KEY_HEX.to_owned(),
         BUYER_HASH_KEY_HEX.to_owned(),
         OFFICER_PASSWORD.to_owned(),
@@ -359,20 +363,44 @@ async fn secrets_checks(stack: &Secured) {
     }
 }
 
+/// Kafka settings as deployed (SCRAM over TLS) with a known password, and a CA file that does
+/// not exist, so that creating a client fails.
+fn secured_kafka() -> bondgate_kafka::KafkaConfig {
+    bondgate_kafka::KafkaConfig {
+        security_protocol: bondgate_kafka::SecurityProtocol::SaslSsl,
+        sasl_username: Some("bondgate-intake".to_owned()),
+        sasl_password: Some(KAFKA_PASSWORD.to_owned()),
+        ssl_ca_location: Some("/nonexistent/ca.crt".to_owned()),
+        ..bondgate_kafka::KafkaConfig::default()
+    }
+}
+
 /// What each service's `main` would print when it cannot start (its error chain, Display and
-/// Debug), and the Debug form of each configuration, all carrying the database password.
+/// Debug), and the Debug form of each configuration, all carrying the database password and
+/// the Kafka password.
 async fn startup_errors() -> Vec<String> {
     let unreachable = with_password("postgres://bondgate@127.0.0.1:9/nowhere", DB_PASSWORD);
     let mut texts = Vec::new();
+
+    // Intake's producer refused by librdkafka (the CA file is missing): the error that
+    // Application::build would return.
+    let error = bondgate_intake::publish::Publisher::new(&secured_kafka(), Duration::from_secs(1))
+        .map(|_| ())
+        .expect_err("no CA file");
+    let error = anyhow::Error::from(bondgate_intake::StartupError::from(error));
+    texts.push(format!("{error:#} / {error:?}"));
 
     let mut intake = bondgate_intake::Config::default();
     intake.database.url = unreachable.clone();
     intake.database.connect_timeout_ms = 500;
     intake.database.acquire_timeout_ms = 500;
     intake.security = security();
+    intake.kafka = secured_kafka();
     let serialised = serde_json::to_string(&intake).expect("serialisable");
     assert!(
-        serialised.contains(DB_PASSWORD) && serialised.contains(DATA_KEY_HEX),
+        serialised.contains(DB_PASSWORD)
+            && serialised.contains(DATA_KEY_HEX)
+            && serialised.contains(KAFKA_PASSWORD),
         "the configuration really holds the secrets searched for"
     );
     texts.push(format!("{intake:?}"));
@@ -387,6 +415,7 @@ async fn startup_errors() -> Vec<String> {
     clearance.database.acquire_timeout_ms = 500;
     clearance.clearance.listen = "127.0.0.1:0".to_owned();
     clearance.security = security();
+    clearance.kafka = secured_kafka();
     texts.push(format!("{clearance:?}"));
     let error = bondgate_clearance::run(clearance, std::future::pending())
         .await

@@ -4,7 +4,12 @@
 //!
 //! Every section struct says `#[serde(deny_unknown_fields)]`, so a misspelt key is an error, not
 //! a silently ignored setting. The root structs of the services do not, because one deployment
-//! file or environment may carry the sections of every service.
+//! file or environment may carry the sections of every service. What one field cannot say alone
+//! (settings that only make sense together) the root checks in [`Validate`].
+//!
+//! Environment values are parsed (`true` becomes a boolean, `[a, b]` an array), except those of
+//! secret settings (`..._password`), taken verbatim: a password such as `12345` must reach its
+//! setting as written, and a type error would print it.
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
@@ -17,11 +22,25 @@ use std::path::Path;
 #[error("invalid configuration: {0}")]
 pub struct ConfigError(String);
 
-/// Loads `T` from its defaults, then `file` (when given), then the environment.
-/// All problems are reported together, one per line.
+/// Checks across settings, run once the configuration is loaded.
+pub trait Validate {
+    /// Every problem, one sentence each naming the settings involved (never a secret's value);
+    /// empty when the configuration is usable.
+    fn problems(&self) -> Vec<String>;
+}
+
+/// True for the settings whose environment value is taken verbatim (see the module's doc).
+fn is_secret(key: &str) -> bool {
+    key.rsplit('.')
+        .next()
+        .is_some_and(|last| last.to_ascii_lowercase().ends_with("password"))
+}
+
+/// Loads `T` from its defaults, then `file` (when given), then the environment, then checks it
+/// ([`Validate`]). All problems are reported together, one per line.
 pub fn load<T>(file: Option<&Path>) -> Result<T, ConfigError>
 where
-    T: Serialize + DeserializeOwned + Default,
+    T: Serialize + DeserializeOwned + Default + Validate,
 {
     let mut figment = Figment::from(Serialized::defaults(T::default()));
     if let Some(path) = file {
@@ -33,11 +52,26 @@ where
         }
         figment = figment.merge(Toml::file(path));
     }
-    figment = figment.merge(Env::prefixed("BONDGATE__").split("__"));
-    figment.extract().map_err(|error| {
+    let env = Env::prefixed("BONDGATE__").split("__");
+    let secrets: Vec<(String, String)> = env
+        .iter()
+        .filter(|(key, _)| is_secret(key.as_str()))
+        .map(|(key, value)| (key.as_str().to_owned(), value))
+        .collect();
+    figment = figment.merge(env.filter(|key| !is_secret(key.as_str())));
+    for (key, value) in secrets {
+        figment = figment.merge(Serialized::default(&key, value));
+    }
+    let config: T = figment.extract().map_err(|error| {
         let lines: Vec<String> = error.into_iter().map(|e| e.to_string()).collect();
         ConfigError(lines.join("\n"))
-    })
+    })?;
+    let problems = config.problems();
+    if problems.is_empty() {
+        Ok(config)
+    } else {
+        Err(ConfigError(problems.join("\n")))
+    }
 }
 
 #[cfg(test)]
@@ -56,6 +90,7 @@ mod tests {
     struct Section {
         size_max: u32,
         name: String,
+        admin_password: Option<String>,
     }
 
     impl Default for Section {
@@ -63,6 +98,17 @@ mod tests {
             Self {
                 size_max: 7,
                 name: "x".into(),
+                admin_password: None,
+            }
+        }
+    }
+
+    impl super::Validate for Root {
+        fn problems(&self) -> Vec<String> {
+            if self.section.size_max == 0 {
+                vec!["section.size_max must be positive".to_owned()]
+            } else {
+                Vec::new()
             }
         }
     }
@@ -80,7 +126,8 @@ mod tests {
                 root.section,
                 Section {
                     size_max: 9,
-                    name: "env".into()
+                    name: "env".into(),
+                    admin_password: None,
                 }
             );
             Ok(())
@@ -96,6 +143,37 @@ mod tests {
             assert!(error.to_string().contains("size_maxx"), "{error}");
             Ok(())
         });
+    }
+
+    #[allow(clippy::result_large_err)]
+    #[test]
+    fn a_failed_check_is_an_error_listing_the_problem() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("BONDGATE__SECTION__SIZE_MAX", "0");
+            let error = load::<Root>(None).expect_err("the check must fail");
+            assert!(
+                error.to_string().contains("size_max must be positive"),
+                "{error}"
+            );
+            Ok(())
+        });
+    }
+
+    #[allow(clippy::result_large_err)]
+    #[test]
+    fn secrets_are_taken_verbatim_from_the_environment() {
+        // Parsed, `12345` would be a number, `[a, b]` an array and `true` a boolean: a type
+        // error for a string setting, whose message would print the secret.
+        for secret in ["12345", "[a, b]", "true", " spaced ", "p@ss:w/rd"] {
+            figment::Jail::expect_with(|jail| {
+                jail.set_env("BONDGATE__SECTION__ADMIN_PASSWORD", secret);
+                jail.set_env("BONDGATE__SECTION__SIZE_MAX", "8");
+                let root: Root = load(None).map_err(|e| e.to_string())?;
+                assert_eq!(root.section.admin_password.as_deref(), Some(secret));
+                assert_eq!(root.section.size_max, 8, "other settings are still parsed");
+                Ok(())
+            });
+        }
     }
 
     #[test]

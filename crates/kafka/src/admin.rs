@@ -1,7 +1,6 @@
 //! Topic administration: create what is missing, leave what exists.
 
 use crate::KafkaConfig;
-use rdkafka::ClientConfig;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::error::KafkaError;
@@ -10,9 +9,7 @@ use std::time::Duration;
 
 /// Creates each `(name, partitions)` topic that does not exist yet.
 pub async fn ensure_topics(config: &KafkaConfig, topics: &[(&str, i32)]) -> Result<(), KafkaError> {
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", &config.brokers)
-        .create()?;
+    let admin: AdminClient<DefaultClientContext> = crate::client_config(config).create()?;
     let new: Vec<NewTopic<'_>> = topics
         .iter()
         .map(|(name, partitions)| NewTopic::new(name, *partitions, TopicReplication::Fixed(1)))

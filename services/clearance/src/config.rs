@@ -27,6 +27,12 @@ pub struct Config {
     pub rules: RulesConfig,
 }
 
+impl bondgate_config::Validate for Config {
+    fn problems(&self) -> Vec<String> {
+        self.kafka.problems()
+    }
+}
+
 /// Batching, timing and identity of the pipeline.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]

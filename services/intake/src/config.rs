@@ -24,6 +24,12 @@ pub struct Config {
     pub security: SecurityConfig,
 }
 
+impl bondgate_config::Validate for Config {
+    fn problems(&self) -> Vec<String> {
+        self.kafka.problems()
+    }
+}
+
 /// Listen address and the limits of the HTTP API.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -66,5 +72,44 @@ impl Default for IntakeConfig {
             retry_after_seconds: 5,
             customs_code: "8012".to_owned(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Config;
+
+    // figment's `Jail` closures must return its large `figment::Error`: not ours to shrink.
+    #[allow(clippy::result_large_err)]
+    #[test]
+    fn kafka_security_is_checked_when_the_configuration_loads() {
+        // Goal: a service refuses to start on inconsistent Kafka security settings, naming them.
+        // Method: load the configuration as `main` does, from environment variables.
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("BONDGATE__KAFKA__SECURITY_PROTOCOL", "sasl_ssl");
+            let error = bondgate_config::load::<Config>(None).expect_err("no credentials");
+            assert!(
+                error
+                    .to_string()
+                    .contains("kafka.sasl_username is required"),
+                "{error}"
+            );
+
+            jail.set_env("BONDGATE__KAFKA__SASL_USERNAME", "bondgate-intake");
+            jail.set_env("BONDGATE__KAFKA__SASL_PASSWORD", "12345");
+            let config: Config = bondgate_config::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(config.kafka.sasl_password.as_deref(), Some("12345"));
+
+            jail.set_env("BONDGATE__KAFKA__SECURITY_PROTOCOL", "tls");
+            let error = bondgate_config::load::<Config>(None).expect_err("unknown protocol");
+            // figment names the key as the variable spells it (upper case).
+            let text = error.to_string().to_lowercase();
+            assert!(
+                text.contains("`tls`") && text.contains("kafka.security_protocol"),
+                "{text}"
+            );
+            assert!(!text.contains("12345"), "{text}");
+            Ok(())
+        });
     }
 }

@@ -10,7 +10,7 @@ use bondgate_kafka::KafkaConfig;
 use bondgate_proto::Message as _;
 use bondgate_proto::v1;
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
+use rdkafka::{Message, Offset, TopicPartitionList};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde_json::{Value, json};
 
@@ -310,11 +310,11 @@ pub struct Consumed {
 /// Reads the topic from the beginning (no consumer group: assigned partitions) until `count`
 /// records arrived or `timeout` passed; returns what arrived.
 pub async fn read_topic(app: &TestApp, count: usize, timeout: Duration) -> Vec<Consumed> {
-    let brokers = app.kafka.brokers.clone();
+    let kafka = app.kafka.clone();
     let topic = app.topic.clone();
     tokio::task::spawn_blocking(move || {
-        let consumer: BaseConsumer = ClientConfig::new()
-            .set("bootstrap.servers", &brokers)
+        // The same connection settings as the service's producer (brokers, security).
+        let consumer: BaseConsumer = bondgate_kafka::client_config(&kafka)
             .set("group.id", format!("reader-{}", uuid::Uuid::new_v4()))
             .set("enable.auto.commit", "false")
             .create()
