@@ -65,6 +65,45 @@ pub enum CebError {
         /// The configured limit.
         limit: usize,
     },
+    /// More elements in the message than [`crate::Limits::elements_max`].
+    #[error("ceb.too_many_elements at {path}: more than {limit} elements")]
+    TooManyElements {
+        /// The first element over the limit.
+        path: String,
+        /// The configured limit.
+        limit: usize,
+    },
+    /// An element, attribute or entity name longer than [`crate::Limits::name_bytes_max`].
+    #[error("ceb.name_too_long at {path}: a name of {length_bytes} bytes, limit is {limit_bytes}")]
+    NameTooLong {
+        /// The element holding the name (its parent, for an element name): the name itself is
+        /// never copied into the error.
+        path: String,
+        /// Length of the name.
+        length_bytes: usize,
+        /// The configured limit.
+        limit_bytes: usize,
+    },
+    /// More attributes on one element than [`crate::Limits::attributes_max`].
+    #[error("ceb.too_many_attributes at {path}: more than {limit} attributes on one element")]
+    TooManyAttributes {
+        /// The element.
+        path: String,
+        /// The configured limit.
+        limit: usize,
+    },
+    /// More text (element text and attribute values) than [`crate::Limits::text_bytes_max`].
+    #[error("ceb.text_too_large at {path}: more than {limit_bytes} bytes of text in the message")]
+    TextTooLarge {
+        /// The element whose text went over the limit.
+        path: String,
+        /// The configured limit.
+        limit_bytes: usize,
+    },
+    /// The caller asked the parser to stop (its request was cancelled or timed out, or the
+    /// service is stopping); says nothing about the message.
+    #[error("ceb.abandoned: parsing was abandoned before the message was read")]
+    Abandoned,
     /// More business records (or `BaseSubscribe` blocks) than allowed.
     #[error("ceb.too_many_records at {path}: more than {limit} records")]
     TooManyRecords {
@@ -141,6 +180,11 @@ impl CebError {
             Self::Truncated { .. } => "ceb.truncated",
             Self::Malformed { .. } => "ceb.malformed",
             Self::TooDeep { .. } => "ceb.too_deep",
+            Self::TooManyElements { .. } => "ceb.too_many_elements",
+            Self::NameTooLong { .. } => "ceb.name_too_long",
+            Self::TooManyAttributes { .. } => "ceb.too_many_attributes",
+            Self::TextTooLarge { .. } => "ceb.text_too_large",
+            Self::Abandoned => "ceb.abandoned",
             Self::TooManyRecords { .. } => "ceb.too_many_records",
             Self::TooManyLines { .. } => "ceb.too_many_lines",
             Self::UnknownElement { .. } => "ceb.unknown_element",
@@ -160,6 +204,10 @@ impl CebError {
             | Self::Truncated { path }
             | Self::Malformed { path, .. }
             | Self::TooDeep { path, .. }
+            | Self::TooManyElements { path, .. }
+            | Self::NameTooLong { path, .. }
+            | Self::TooManyAttributes { path, .. }
+            | Self::TextTooLarge { path, .. }
             | Self::TooManyRecords { path, .. }
             | Self::TooManyLines { path, .. }
             | Self::UnknownElement { path }
@@ -170,7 +218,8 @@ impl CebError {
             Self::TooLarge { .. }
             | Self::InvalidEncoding { .. }
             | Self::UnsupportedEncoding { .. }
-            | Self::UnsupportedMessage { .. } => None,
+            | Self::UnsupportedMessage { .. }
+            | Self::Abandoned => None,
         }
     }
 }

@@ -8,8 +8,10 @@
 //!   dates) and reports every problem with its path. [`message`] wraps records into whole messages
 //!   ([`CebMessage`], [`Declaration`], [`Receipt`]) with the root `guid`/`version`.
 //! * the codec — [`parse_message`] reads bytes (UTF-8 with/without BOM, GB2312/GBK/GB18030) with
-//!   quick-xml, namespace-aware and prefix-agnostic, within [`Limits`], refusing DTDs and entities;
-//!   declarations strictly, receipts leniently. [`to_xml`] writes any message in XSD order with the
+//!   quick-xml, namespace-aware and prefix-agnostic, refusing DTDs and entities; declarations
+//!   strictly, receipts leniently. Every cap of [`Limits`] (size, elements, depth, names,
+//!   attributes, text, records, lines) binds while the input streams in, so memory is bounded by
+//!   the caps, not by the input's shape; [`parse_message_cancellable`] also stops when told. [`to_xml`] writes any message in XSD order with the
 //!   `ceb:` prefix, in canonical form. Errors are [`CebError`], each with a stable `ceb.*` code.
 //! * [`sign`] — enveloped XML-DSig with SM2/SM3 over our own canonical output, and verification.
 //!
@@ -36,4 +38,4 @@ pub mod sign;
 pub use emit::to_xml;
 pub use error::CebError;
 pub use message::{CebMessage, Declaration, Limits, Receipt};
-pub use parse::parse_message;
+pub use parse::{parse_message, parse_message_cancellable};

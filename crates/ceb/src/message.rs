@@ -10,6 +10,11 @@ use crate::model::{
 };
 
 /// Limits applied while parsing; every one has its own error.
+///
+/// The reader checks the structural caps (`depth_max`, `elements_max`, `name_bytes_max`,
+/// `attributes_max`, `text_bytes_max`) on each token as it streams in, before it keeps anything
+/// of it, so the memory a parse takes is bounded by these numbers and not by the input's shape.
+/// The defaults fit every legal message of `ceb_import_202205.xsd` with room to spare.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Limits {
@@ -21,6 +26,23 @@ pub struct Limits {
     pub lines_max: usize,
     /// Deepest element nesting, root = 1. Our messages need 6 (inside `ds:Signature`).
     pub depth_max: usize,
+    /// Most elements in one message. The largest legal message is a CEB621 of 100 inventories
+    /// of 99 lines with every field: 100 × (2 + 47 head fields + 99 × 21) = 212,800 elements
+    /// (`Inventory`, `InventoryHead`, and per line `InventoryList` with 20 fields), plus 32 for
+    /// the root, `BaseTransfer` and five `BaseSubscribe`, and about 15 for a signature. The
+    /// default, 2^18 = 262,144, leaves a fifth as room.
+    pub elements_max: usize,
+    /// Longest element, attribute or entity-reference name, prefix included, in bytes. The
+    /// longest the XSDs define is `ds:CanonicalizationMethod` (25).
+    pub name_bytes_max: usize,
+    /// Most attributes on one element, namespace declarations included. A CEB root carries at
+    /// most seven (`guid`, `version`, `xmlns`, `xmlns:ceb`, `xmlns:ds`, `xmlns:xsi`,
+    /// `xsi:schemaLocation`); the official samples three.
+    pub attributes_max: usize,
+    /// Most text in one message, element text and attribute values together, in bytes after
+    /// decoding. Text is never longer than the decoded input; this bounds what GB18030 input
+    /// (up to 1.5 times longer in UTF-8) can make of `message_bytes_max`.
+    pub text_bytes_max: usize,
 }
 
 impl Default for Limits {
@@ -30,6 +52,10 @@ impl Default for Limits {
             records_max: 100,
             lines_max: 99,
             depth_max: 32,
+            elements_max: 1 << 18,
+            name_bytes_max: 64,
+            attributes_max: 16,
+            text_bytes_max: 10 * 1024 * 1024,
         }
     }
 }

@@ -1,8 +1,10 @@
 //! Parsing CEB XML into the raw model.
 //!
 //! Three stages, each with its own errors: [`decode_document`] turns bytes into text (UTF-8 with or
-//! without BOM, or GB2312/GBK/GB18030 as declared), `dom::read_tree` builds a bounded element tree
-//! (no DTDs, no entities), and the `read_*` functions map the tree onto the model.
+//! without BOM, or GB2312/GBK/GB18030 as declared), `dom::read_tree` builds an element tree capped
+//! while it streams (no DTDs, no entities), and the `read_*` functions map the tree onto the
+//! model. Each `read_*` function gets the path of its element; a child's path is built only when
+//! an error names it.
 //!
 //! Declarations (messages we or platforms send) are read strictly: unknown, duplicate or missing
 //! elements are errors with their path. Receipts from customs are read leniently: unknown elements
@@ -30,6 +32,18 @@ const BASE_SUBSCRIBES_MAX: usize = 5;
 
 /// Parses one CEB message (any supported type) within `limits`.
 pub fn parse_message(bytes: &[u8], limits: &Limits) -> Result<CebMessage, CebError> {
+    parse_message_cancellable(bytes, limits, &|| false)
+}
+
+/// As [`parse_message`], but gives up with [`CebError::Abandoned`] once `cancelled` answers
+/// true: the reader asks every few hundred XML events, so a parse stops well within a
+/// millisecond of being told. A service passes a check of its request's cancellation flag,
+/// deadline and shutdown signal, so that no parse outlives the request it serves.
+pub fn parse_message_cancellable(
+    bytes: &[u8],
+    limits: &Limits,
+    cancelled: &dyn Fn() -> bool,
+) -> Result<CebMessage, CebError> {
     if bytes.len() > limits.message_bytes_max {
         return Err(CebError::TooLarge {
             size_bytes: bytes.len(),
@@ -37,7 +51,7 @@ pub fn parse_message(bytes: &[u8], limits: &Limits) -> Result<CebMessage, CebErr
         });
     }
     let text = decode_document(bytes)?;
-    let root = dom::read_tree(&text, limits)?;
+    let root = dom::read_tree(&text, limits, cancelled)?;
     read_message(root, limits)
 }
 
@@ -100,8 +114,8 @@ pub(crate) trait ReadBusiness: Sized {
     const ELEMENT: &'static str;
     /// Declarations are strict, receipts lenient (see the module docs).
     const STRICT: bool;
-    /// Maps one root child onto the model.
-    fn read(element: Element, limits: &Limits) -> Result<Self, CebError>;
+    /// Maps one root child, whose path is `path`, onto the model.
+    fn read(element: Element, path: &str, limits: &Limits) -> Result<Self, CebError>;
 }
 
 /// Records that sit directly under the root, e.g. `OrderReturn`.
@@ -110,8 +124,8 @@ macro_rules! read_flat {
         impl ReadBusiness for $record {
             const ELEMENT: &'static str = <$record as Record>::TAG;
             const STRICT: bool = <$record as Record>::STRICT;
-            fn read(element: Element, _limits: &Limits) -> Result<Self, CebError> {
-                read_record(element)
+            fn read(element: Element, path: &str, _limits: &Limits) -> Result<Self, CebError> {
+                read_record(element, path)
             }
         }
     )*};
@@ -123,8 +137,8 @@ macro_rules! read_wrapped {
         impl ReadBusiness for $record {
             const ELEMENT: &'static str = $wrapper;
             const STRICT: bool = <$record as Record>::STRICT;
-            fn read(element: Element, _limits: &Limits) -> Result<Self, CebError> {
-                read_wrapped(element)
+            fn read(element: Element, path: &str, _limits: &Limits) -> Result<Self, CebError> {
+                read_wrapped(element, path)
             }
         }
     )*};
@@ -136,8 +150,8 @@ macro_rules! read_composite {
         impl ReadBusiness for $composite {
             const ELEMENT: &'static str = stringify!($composite);
             const STRICT: bool = <$head as Record>::STRICT;
-            fn read(element: Element, limits: &Limits) -> Result<Self, CebError> {
-                let (head, lists) = read_composite::<$head, $line>(element, limits)?;
+            fn read(element: Element, path: &str, limits: &Limits) -> Result<Self, CebError> {
+                let (head, lists) = read_composite::<$head, $line>(element, path, limits)?;
                 Ok($composite { head, lists })
             }
         }
@@ -169,14 +183,14 @@ read_composite!(
 fn read_message(root: Element, limits: &Limits) -> Result<CebMessage, CebError> {
     if root.ns != Ns::Ceb {
         return Err(CebError::UnsupportedMessage {
-            root: root.name,
+            root: root.name.into(),
             detail: format!(
                 "root element is not in namespace {}",
                 crate::model::CEB_NAMESPACE
             ),
         });
     }
-    match root.name.as_str() {
+    match &*root.name {
         "CEB311Message" => read_declaration(root, limits).map(CebMessage::Ceb311),
         "CEB312Message" => read_receipt(root, limits).map(CebMessage::Ceb312),
         "CEB411Message" => read_declaration(root, limits).map(CebMessage::Ceb411),
@@ -197,7 +211,7 @@ fn read_message(root: Element, limits: &Limits) -> Result<CebMessage, CebError> 
         "CEB818Message" => read_receipt(root, limits).map(CebMessage::Ceb818),
         "CEB900Message" => read_receipt(root, limits).map(CebMessage::Ceb900),
         _ => Err(CebError::UnsupportedMessage {
-            root: root.name,
+            root: root.name.into(),
             detail: "not a supported CEB import message".to_owned(),
         }),
     }
@@ -217,7 +231,7 @@ fn read_declaration<T: ReadBusiness>(
     root: Element,
     limits: &Limits,
 ) -> Result<Declaration<T>, CebError> {
-    let missing_transfer = format!("{}/BaseTransfer", root.path);
+    let missing_transfer = format!("{}/BaseTransfer", root.path_in(""));
     let envelope = read_envelope::<T>(root, limits)?;
     let base_transfer = envelope.base_transfer.ok_or(CebError::MissingElement {
         path: missing_transfer,
@@ -243,18 +257,19 @@ fn read_receipt<T: ReadBusiness>(root: Element, limits: &Limits) -> Result<Recei
 }
 
 fn read_envelope<T: ReadBusiness>(root: Element, limits: &Limits) -> Result<Envelope<T>, CebError> {
-    check_no_text(&root, T::STRICT)?;
+    let path = root.path_in("");
+    check_no_text(&root, &path, T::STRICT)?;
     let mut envelope = Envelope {
-        guid: required_attribute(&root, "guid")?,
-        version: required_attribute(&root, "version")?,
+        guid: required_attribute(&root, &path, "guid")?,
+        version: required_attribute(&root, &path, "version")?,
         records: Vec::new(),
         base_transfer: None,
         base_subscribes: Vec::new(),
         signed: false,
     };
-    let missing_records = format!("{}/{}", root.path, T::ELEMENT);
+    let missing_records = format!("{path}/{}", T::ELEMENT);
     for child in root.children {
-        read_root_child(&mut envelope, child, limits)?;
+        read_root_child(&mut envelope, child, &path, limits)?;
     }
     if envelope.records.is_empty() {
         return Err(CebError::MissingElement {
@@ -267,131 +282,155 @@ fn read_envelope<T: ReadBusiness>(root: Element, limits: &Limits) -> Result<Enve
 fn read_root_child<T: ReadBusiness>(
     envelope: &mut Envelope<T>,
     child: Element,
+    parent: &str,
     limits: &Limits,
 ) -> Result<(), CebError> {
-    if child.ns == Ns::Dsig && child.name == "Signature" {
+    let path = || child.path_in(parent);
+    if child.ns == Ns::Dsig && &*child.name == "Signature" {
         envelope.signed = true;
     } else if child.is_ceb(T::ELEMENT) {
         if envelope.records.len() >= limits.records_max {
             return Err(CebError::TooManyRecords {
-                path: child.path,
+                path: path(),
                 limit: limits.records_max,
             });
         }
-        envelope.records.push(T::read(child, limits)?);
+        let path = path();
+        envelope.records.push(T::read(child, &path, limits)?);
     } else if child.is_ceb(BaseTransfer::TAG) {
         if envelope.base_transfer.is_some() && T::STRICT {
-            return Err(CebError::DuplicateElement { path: child.path });
+            return Err(CebError::DuplicateElement { path: path() });
         }
-        envelope.base_transfer = Some(read_record(child)?);
+        let path = path();
+        envelope.base_transfer = Some(read_record(child, &path)?);
     } else if child.is_ceb(BaseSubscribe::TAG) {
         if envelope.base_subscribes.len() >= BASE_SUBSCRIBES_MAX {
             return Err(CebError::TooManyRecords {
-                path: child.path,
+                path: path(),
                 limit: BASE_SUBSCRIBES_MAX,
             });
         }
-        envelope.base_subscribes.push(read_record(child)?);
+        let path = path();
+        envelope.base_subscribes.push(read_record(child, &path)?);
     } else if child.is_ceb("ExtendMessage") {
         // Free-form extension data (`xs:any`): allowed by the XSD, meaningless to us.
     } else if T::STRICT {
-        return Err(CebError::UnknownElement { path: child.path });
+        return Err(CebError::UnknownElement { path: path() });
     }
     Ok(())
 }
 
-fn required_attribute(element: &Element, name: &str) -> Result<String, CebError> {
+fn required_attribute(element: &Element, path: &str, name: &str) -> Result<String, CebError> {
     element
         .attribute(name)
         .map(str::to_owned)
         .ok_or_else(|| CebError::MissingAttribute {
-            path: element.path.clone(),
+            path: path.to_owned(),
             name: name.to_owned(),
         })
 }
 
-/// Reads a `Wrapper{Record}` element such as `Payment{PaymentHead}`.
-fn read_wrapped<R: Record>(element: Element) -> Result<R, CebError> {
-    check_no_text(&element, R::STRICT)?;
-    let missing = format!("{}/{}", element.path, R::TAG);
+/// Reads a `Wrapper{Record}` element such as `Payment{PaymentHead}` found at `path`.
+fn read_wrapped<R: Record>(element: Element, path: &str) -> Result<R, CebError> {
+    check_no_text(&element, path, R::STRICT)?;
     let mut record = None;
     for child in element.children {
         if !child.is_ceb(R::TAG) {
             if R::STRICT {
-                return Err(CebError::UnknownElement { path: child.path });
+                return Err(CebError::UnknownElement {
+                    path: child.path_in(path),
+                });
             }
         } else if record.is_some() && R::STRICT {
-            return Err(CebError::DuplicateElement { path: child.path });
+            return Err(CebError::DuplicateElement {
+                path: child.path_in(path),
+            });
         } else {
-            record = Some(read_record(child)?);
+            let child_path = child.path_in(path);
+            record = Some(read_record(child, &child_path)?);
         }
     }
-    record.ok_or(CebError::MissingElement { path: missing })
+    record.ok_or_else(|| CebError::MissingElement {
+        path: format!("{path}/{}", R::TAG),
+    })
 }
 
-/// Reads a head-and-lines element such as `Order{OrderHead, OrderList*}`.
+/// Reads a head-and-lines element such as `Order{OrderHead, OrderList*}` found at `path`.
 fn read_composite<H: Record, L: Record>(
     element: Element,
+    path: &str,
     limits: &Limits,
 ) -> Result<(H, Vec<L>), CebError> {
-    check_no_text(&element, H::STRICT)?;
-    let missing_head = format!("{}/{}", element.path, H::TAG);
-    let missing_line = format!("{}/{}", element.path, L::TAG);
+    check_no_text(&element, path, H::STRICT)?;
     let mut head = None;
     let mut lines = Vec::new();
     for child in element.children {
         if child.is_ceb(H::TAG) {
             if head.is_some() && H::STRICT {
-                return Err(CebError::DuplicateElement { path: child.path });
+                return Err(CebError::DuplicateElement {
+                    path: child.path_in(path),
+                });
             }
-            head = Some(read_record(child)?);
+            let child_path = child.path_in(path);
+            head = Some(read_record(child, &child_path)?);
         } else if child.is_ceb(L::TAG) {
             if lines.len() >= limits.lines_max {
                 return Err(CebError::TooManyLines {
-                    path: child.path,
+                    path: child.path_in(path),
                     limit: limits.lines_max,
                 });
             }
-            lines.push(read_record(child)?);
+            let child_path = child.path_in(path);
+            lines.push(read_record(child, &child_path)?);
         } else if H::STRICT {
-            return Err(CebError::UnknownElement { path: child.path });
+            return Err(CebError::UnknownElement {
+                path: child.path_in(path),
+            });
         }
     }
     if lines.is_empty() && H::STRICT {
-        return Err(CebError::MissingElement { path: missing_line });
+        return Err(CebError::MissingElement {
+            path: format!("{path}/{}", L::TAG),
+        });
     }
-    let head = head.ok_or(CebError::MissingElement { path: missing_head })?;
+    let head = head.ok_or_else(|| CebError::MissingElement {
+        path: format!("{path}/{}", H::TAG),
+    })?;
     Ok((head, lines))
 }
 
-/// Reads a flat record: every child is a text field named in `R::FIELDS`.
-fn read_record<R: Record>(element: Element) -> Result<R, CebError> {
-    check_no_text(&element, R::STRICT)?;
+/// Reads a flat record found at `path`: every child is a text field named in `R::FIELDS`.
+fn read_record<R: Record>(element: Element, path: &str) -> Result<R, CebError> {
+    check_no_text(&element, path, R::STRICT)?;
     let mut record = R::default();
     let mut seen: Vec<&'static str> = Vec::with_capacity(R::FIELDS.len());
     for child in element.children {
         let spec = R::FIELDS
             .iter()
-            .find(|f| child.ns == Ns::Ceb && f.name == child.name);
+            .find(|f| child.ns == Ns::Ceb && f.name == &*child.name);
         let Some(spec) = spec else {
             if R::STRICT {
-                return Err(CebError::UnknownElement { path: child.path });
+                return Err(CebError::UnknownElement {
+                    path: child.path_in(path),
+                });
             }
             continue;
         };
         if seen.contains(&spec.name) && R::STRICT {
-            return Err(CebError::DuplicateElement { path: child.path });
+            return Err(CebError::DuplicateElement {
+                path: child.path_in(path),
+            });
         }
         if let Some(grandchild) = child.children.first() {
             return Err(CebError::Malformed {
-                path: grandchild.path.clone(),
+                path: grandchild.path_in(&child.path_in(path)),
                 detail: "a field element cannot contain elements".to_owned(),
             });
         }
         record.set_field(spec.name, child.text);
         seen.push(spec.name);
     }
-    check_required::<R>(&element.path, &seen)?;
+    check_required::<R>(path, &seen)?;
     Ok(record)
 }
 
@@ -412,10 +451,10 @@ fn check_required<R: Record>(path: &str, seen: &[&str]) -> Result<(), CebError> 
 }
 
 /// Container elements hold only elements; whitespace between them is formatting.
-fn check_no_text(element: &Element, strict: bool) -> Result<(), CebError> {
+fn check_no_text(element: &Element, path: &str, strict: bool) -> Result<(), CebError> {
     if strict && !element.text.trim().is_empty() {
         return Err(CebError::Malformed {
-            path: element.path.clone(),
+            path: path.to_owned(),
             detail: "unexpected text in a container element".to_owned(),
         });
     }

@@ -1,6 +1,7 @@
 //! Configuration of the intake service: `[intake]`, `[database]`, `[kafka]` and `[security]`,
 //! layered by `bondgate-config` (defaults, file, `BONDGATE__*` env vars).
 
+use bondgate_ceb::Limits;
 use bondgate_kafka::KafkaConfig;
 use bondgate_storage::DatabaseConfig;
 use bondgate_storage::crypto::SecurityConfig;
@@ -42,6 +43,26 @@ pub struct IntakeConfig {
     pub xml_body_bytes_max: usize,
     /// Most records per request (the CEB message limit is 100); more is 422.
     pub records_per_request_max: usize,
+    /// Most elements in one CEB XML message, counted while it is read; more is 422
+    /// `ceb.too_many_elements`. The largest legal message has 212,832.
+    pub xml_elements_max: usize,
+    /// Deepest element nesting of a CEB XML message (root = 1; CEB needs 6); deeper is 422
+    /// `ceb.too_deep`.
+    pub xml_depth_max: usize,
+    /// Longest element, attribute or entity name in a CEB XML message, prefix included, in
+    /// bytes (CEB's longest is 25); longer is 422 `ceb.name_too_long`.
+    pub xml_name_bytes_max: usize,
+    /// Most attributes on one element of a CEB XML message, namespace declarations included
+    /// (CEB uses at most 7); more is 422 `ceb.too_many_attributes`.
+    pub xml_attributes_max: usize,
+    /// Most text in one CEB XML message (element text and attribute values, after decoding),
+    /// in bytes; more is 422 `ceb.text_too_large`.
+    pub xml_text_bytes_max: usize,
+    /// CEB XML messages parsed at once, each on a blocking thread off the async workers; a parse
+    /// holds up to about 40 MiB within the default caps.
+    pub xml_parses_max: usize,
+    /// A `/v1/ceb` request waits this long for a free parse, then gets 503 `bg.parser.busy`.
+    pub xml_parse_wait_ms: u64,
     /// Requests per second each API key may make on average (token refill rate).
     pub rate_limit_per_second: u32,
     /// Requests an API key may make in a burst (token bucket size).
@@ -60,11 +81,20 @@ pub struct IntakeConfig {
 
 impl Default for IntakeConfig {
     fn default() -> Self {
+        // The codec's defaults are sized from the CEB schema (see `Limits`); intake keeps them.
+        let xml = Limits::default();
         Self {
             listen_address: "127.0.0.1:8080".to_owned(),
             json_body_bytes_max: 1024 * 1024,
             xml_body_bytes_max: 10 * 1024 * 1024,
             records_per_request_max: 100,
+            xml_elements_max: xml.elements_max,
+            xml_depth_max: xml.depth_max,
+            xml_name_bytes_max: xml.name_bytes_max,
+            xml_attributes_max: xml.attributes_max,
+            xml_text_bytes_max: xml.text_bytes_max,
+            xml_parses_max: 2,
+            xml_parse_wait_ms: 1_000,
             rate_limit_per_second: 50,
             rate_limit_burst: 100,
             request_timeout_ms: 15_000,
@@ -75,6 +105,7 @@ impl Default for IntakeConfig {
     }
 }
 
+<<<<<<< HEAD
 #[cfg(test)]
 mod tests {
     use super::Config;
@@ -111,5 +142,20 @@ mod tests {
             assert!(!text.contains("12345"), "{text}");
             Ok(())
         });
+=======
+impl IntakeConfig {
+    /// The CEB reader's caps for `/v1/ceb`.
+    pub fn ceb_limits(&self) -> Limits {
+        Limits {
+            message_bytes_max: self.xml_body_bytes_max,
+            records_max: self.records_per_request_max,
+            depth_max: self.xml_depth_max,
+            elements_max: self.xml_elements_max,
+            name_bytes_max: self.xml_name_bytes_max,
+            attributes_max: self.xml_attributes_max,
+            text_bytes_max: self.xml_text_bytes_max,
+            ..Limits::default()
+        }
+>>>>>>> helper/ceb
     }
 }

@@ -128,7 +128,8 @@ pub enum ApiError {
     /// The broker (or the database) did not answer in time: 503 with `Retry-After`.
     #[error("{message}")]
     Unavailable {
-        /// Stable code (`bg.broker.unavailable`, `bg.database.unavailable`, `bg.request.timeout`).
+        /// Stable code (`bg.broker.unavailable`, `bg.database.unavailable`, `bg.request.timeout`,
+        /// `bg.parser.busy`, `bg.service.stopping`).
         code: &'static str,
         /// Summary.
         message: String,

@@ -8,8 +8,13 @@
 //! It also answers an order's status and receipt timeline, its rebuilt CEB621, and a
 //! pre-flight check. Modules:
 //!
+<<<<<<< HEAD
 //! * [`submission`] — bytes to validated records (pure);
 //! * [`authorization`] — who may send them (the domain's rules on the key's enterprise);
+=======
+//! * [`submission`] — bytes to validated records (pure); [`parse_pool`] — where CEB XML is
+//!   parsed: on blocking threads, a bounded number at once, abandoned with its request;
+>>>>>>> helper/ceb
 //! * [`keys`] — API keys: create, revoke, list, authenticate;
 //! * [`publish`] — the producer; [`orders`] — reading orders back; [`check`] — the pre-flight;
 //! * [`http`] — router, handlers, auth extractor, OpenAPI; [`error`] — error bodies;
@@ -23,6 +28,7 @@ pub mod http;
 pub mod keys;
 pub mod metrics;
 pub mod orders;
+pub mod parse_pool;
 pub mod publish;
 pub mod rate_limit;
 pub mod submission;
@@ -37,11 +43,13 @@ use bondgate_domain::seed::{load_seed_account_book, load_seed_positive_list};
 use bondgate_telemetry::ReadinessCheck;
 use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 
 pub use config::{Config, IntakeConfig};
 
 use crate::http::{AppState, Reference};
 use crate::metrics::Metrics;
+use crate::parse_pool::ParsePool;
 use crate::publish::Publisher;
 use crate::rate_limit::RateLimiter;
 
@@ -74,11 +82,13 @@ pub enum StartupError {
     },
 }
 
-/// The built service: a bound listener and its router.
+/// The built service: a bound listener, its router, and the signal its work stops on.
 #[derive(Debug)]
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    /// Cancelled when shutdown begins: parses in flight give up instead of holding the drain.
+    stopping: CancellationToken,
 }
 
 impl Application {
@@ -108,6 +118,13 @@ impl Application {
         let registry = bondgate_telemetry::registry("intake");
         let metrics = Metrics::register(&registry)?;
         let readiness = readiness(db.clone(), publisher.clone());
+        let stopping = CancellationToken::new();
+        let parses = ParsePool::new(
+            intake.xml_parses_max,
+            Duration::from_millis(intake.xml_parse_wait_ms),
+            intake.retry_after_seconds,
+            stopping.clone(),
+        );
         let state = AppState {
             limiter: Arc::new(RateLimiter::new(
                 intake.rate_limit_per_second,
@@ -119,6 +136,7 @@ impl Application {
             cipher,
             reference: Arc::new(reference),
             metrics,
+            parses,
         };
         let router = http::router(state, registry, readiness);
         let listener = TcpListener::bind(&intake.listen_address)
@@ -127,7 +145,11 @@ impl Application {
                 address: intake.listen_address.clone(),
                 source,
             })?;
-        Ok(Self { listener, router })
+        Ok(Self {
+            listener,
+            router,
+            stopping,
+        })
     }
 
     /// The bound address (the port when `:0` was asked for).
@@ -135,13 +157,20 @@ impl Application {
         self.listener.local_addr()
     }
 
-    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    /// Serves until `shutdown` completes, then finishes the requests in flight; a CEB parse in
+    /// flight stops at once (its request gets 503 `bg.service.stopping`), so neither the drain
+    /// nor the runtime's wait for blocking threads is held up by one.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        let stopping = self.stopping;
+        let signal = async move {
+            shutdown.await;
+            stopping.cancel();
+        };
         axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
+            .with_graceful_shutdown(signal)
             .await
     }
 }

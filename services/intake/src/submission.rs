@@ -8,7 +8,7 @@
 use std::collections::HashSet;
 
 use bondgate_ceb::model as raw;
-use bondgate_ceb::{CebError, CebMessage, Limits, parse_message};
+use bondgate_ceb::{CebError, CebMessage};
 use bondgate_domain::Problem;
 use bondgate_domain::authorization::DocumentKind;
 use bondgate_domain::config::RulesConfig;
@@ -297,14 +297,13 @@ fn typed<T: DeserializeOwned>(fields: Map<String, Value>) -> JsonResult<T> {
     })
 }
 
-/// Parses a CEB311/411/511/623/625 message (`POST /v1/ceb`); `ebp_code` is the `?ebpCode=`
-/// of a CEB511.
-pub fn parse_ceb(
-    bytes: &[u8],
-    limits: &Limits,
+/// The records of a parsed CEB311/411/511/623/625 message (`POST /v1/ceb`); `ebp_code` is the
+/// `?ebpCode=` of a CEB511. Parsing itself runs off the async runtime, in
+/// [`crate::parse_pool`].
+pub fn ceb_documents(
+    message: CebMessage,
     ebp_code: Option<&str>,
 ) -> Result<(Vec<RawDocument>, &'static str), ApiError> {
-    let message = parse_message(bytes, limits).map_err(ceb_error)?;
     let root = message.root_name();
     let documents = match message {
         CebMessage::Ceb311(m) => m
@@ -352,8 +351,10 @@ pub fn parse_ceb(
     Ok((documents, root))
 }
 
-/// Maps a codec error: syntax and attacks are 400, schema problems 422, size 413.
-fn ceb_error(error: CebError) -> ApiError {
+/// Maps a codec error: syntax and attacks are 400; schema problems and the reader's caps 422,
+/// with the cap's own code (`ceb.too_many_elements`, `ceb.too_deep`, `ceb.name_too_long`,
+/// `ceb.too_many_attributes`, `ceb.text_too_large`) and its limit in the message; size 413.
+pub fn ceb_error(error: CebError) -> ApiError {
     let path = error.path().unwrap_or("").to_owned();
     let message = error.to_string();
     match error {
@@ -361,7 +362,18 @@ fn ceb_error(error: CebError) -> ApiError {
         CebError::TooManyRecords { .. } => {
             ApiError::unprocessable("bg.request.too_many_records", message)
         }
-        CebError::TooManyLines { .. }
+        // Only a request that is gone or past its deadline abandons its parse.
+        CebError::Abandoned => ApiError::Unavailable {
+            code: "bg.request.timeout",
+            message,
+            retry_after_seconds: 1,
+        },
+        CebError::TooDeep { .. }
+        | CebError::TooManyElements { .. }
+        | CebError::NameTooLong { .. }
+        | CebError::TooManyAttributes { .. }
+        | CebError::TextTooLarge { .. }
+        | CebError::TooManyLines { .. }
         | CebError::UnknownElement { .. }
         | CebError::MissingElement { .. }
         | CebError::DuplicateElement { .. }

@@ -27,6 +27,7 @@ use tracing::Span;
 use crate::config::IntakeConfig;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
+use crate::parse_pool::ParsePool;
 use crate::publish::Publisher;
 use crate::rate_limit::RateLimiter;
 
@@ -56,6 +57,8 @@ pub struct AppState {
     pub reference: Arc<Reference>,
     /// Metric handles.
     pub metrics: Metrics,
+    /// Where CEB XML is parsed: off the async workers, bounded, abandoned with its request.
+    pub parses: ParsePool,
 }
 
 /// The request id header: taken from the client when it sends a usable one, made up (a UUID)

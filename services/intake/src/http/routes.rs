@@ -1,12 +1,13 @@
 //! Handlers of the `/v1` API.
 
+use std::time::{Duration, Instant};
+
 use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
-use bondgate_ceb::Limits;
 use bondgate_proto::Message;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
@@ -196,8 +197,10 @@ pub async fn submit_documents(
 /// Submit a CEB XML message.
 ///
 /// A `CEB311Message`, `CEB411Message`, `CEB511Message`, `CEB623Message` or `CEB625Message`
-/// with 1 to 100 records, UTF-8 or GB18030/GBK/GB2312. DTDs and entities are refused. A CEB511
-/// needs `?ebpCode=`. Same validation, authorisation and answer as `/v1/documents`.
+/// with 1 to 100 records, UTF-8 or GB18030/GBK/GB2312. DTDs and entities are refused. The
+/// reader's caps (elements, nesting depth, name length, attributes per element, total text)
+/// are checked while it reads; a message over one is 422 with the cap's code. A CEB511 needs
+/// `?ebpCode=`. Same validation, authorisation and answer as `/v1/documents`.
 #[utoipa::path(
     post,
     path = "/v1/ceb",
@@ -211,9 +214,9 @@ pub async fn submit_documents(
         (status = 403, description = "Not the sender of every record", body = ErrorResponse),
         (status = 413, description = "Body too large", body = ErrorResponse),
         (status = 415, description = "Not application/xml", body = ErrorResponse),
-        (status = 422, description = "Invalid records", body = ErrorResponse),
+        (status = 422, description = "Invalid records, or a reader cap exceeded (`ceb.too_many_elements`, `ceb.too_deep`, `ceb.name_too_long`, `ceb.too_many_attributes`, `ceb.text_too_large`)", body = ErrorResponse),
         (status = 429, description = "Rate limit", body = ErrorResponse),
-        (status = 503, description = "Broker unavailable", body = ErrorResponse),
+        (status = 503, description = "Broker unavailable, every parser busy (`bg.parser.busy`) or the service stopping; see Retry-After", body = ErrorResponse),
     ),
     security(("api_key" = []))
 )]
@@ -227,13 +230,11 @@ pub async fn submit_ceb(
     let Query(query) =
         query.map_err(|error| ApiError::bad_request("bg.request.query", "", error.body_text()))?;
     require_content_type(&headers, &["application/xml", "text/xml"])?;
+    let deadline = Instant::now() + Duration::from_millis(state.config.request_timeout_ms);
     let bytes = read_body(&headers, body, state.config.xml_body_bytes_max).await?;
-    let limits = Limits {
-        message_bytes_max: state.config.xml_body_bytes_max,
-        records_max: state.config.records_per_request_max,
-        ..Limits::default()
-    };
-    let (documents, root) = submission::parse_ceb(&bytes, &limits, query.ebp_code.as_deref())?;
+    let limits = state.config.ceb_limits();
+    let message = state.parses.parse(bytes, limits, deadline).await?;
+    let (documents, root) = submission::ceb_documents(message, query.ebp_code.as_deref())?;
     accept(&state, &principal, documents, root).await
 }
 

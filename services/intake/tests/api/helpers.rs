@@ -123,12 +123,26 @@ impl Default for Options {
     }
 }
 
-/// Starts the service with a fresh database, a fresh topic and keys for the test enterprises.
-pub async fn spawn_app(options: Options) -> TestApp {
-    if std::env::var_os("TEST_LOG").is_some() {
-        bondgate_telemetry::init_logging();
-    }
-    let (url, db) = if options.seeded {
+/// What a test's service needs around it: a fresh database holding keys of the test
+/// enterprises, and a fresh documents topic.
+#[derive(Debug)]
+pub struct Prepared {
+    /// The database's URL.
+    pub url: String,
+    /// The test's own database.
+    pub db: DatabaseConnection,
+    /// Kafka settings, the documents topic being the test's own.
+    pub kafka: KafkaConfig,
+    /// The documents topic.
+    pub topic: String,
+    /// Key of each test enterprise.
+    pub keys: Vec<(String, String)>,
+}
+
+/// Creates a fresh database (seeded when `seeded`), a fresh topic and keys for the test
+/// enterprises.
+pub async fn prepare(seeded: bool) -> Prepared {
+    let (url, db) = if seeded {
         bondgate_tests::seeded_database("intake", 100.into()).await
     } else {
         bondgate_storage::testing::fresh_database("intake")
@@ -159,6 +173,27 @@ pub async fn spawn_app(options: Options) -> TestApp {
     ))
     .await
     .expect("a binding");
+    Prepared {
+        url,
+        db,
+        kafka,
+        topic,
+        keys,
+    }
+}
+
+/// Starts the service with a fresh database, a fresh topic and keys for the test enterprises.
+pub async fn spawn_app(options: Options) -> TestApp {
+    if std::env::var_os("TEST_LOG").is_some() {
+        bondgate_telemetry::init_logging();
+    }
+    let Prepared {
+        url,
+        db,
+        kafka,
+        topic,
+        keys,
+    } = prepare(options.seeded).await;
     let mut config = Config::default();
     config.intake.listen_address = "127.0.0.1:0".to_owned();
     config.intake.produce_timeout_ms = options.produce_timeout_ms;

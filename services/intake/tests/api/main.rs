@@ -3,6 +3,7 @@
 
 mod helpers;
 mod pipeline;
+mod process;
 mod schemathesis;
 
 use std::time::{Duration, Instant};
@@ -520,7 +521,27 @@ fn xml_cases() -> Vec<Case> {
             400,
             "ceb.dtd_forbidden",
         ),
-        xml_case("100,000 nested elements", deep_xml, 400, "ceb.too_deep"),
+        xml_case("100,000 nested elements", deep_xml, 422, "ceb.too_deep"),
+        xml_case(
+            "an element name of 65 bytes",
+            good.replacen(
+                "<ceb:orderNo>",
+                &format!("<{}/><ceb:orderNo>", "n".repeat(65)),
+                1,
+            ),
+            422,
+            "ceb.name_too_long",
+        ),
+        xml_case(
+            "17 attributes on one element",
+            good.replacen(
+                "<ceb:Order>",
+                &format!("<ceb:Order{}>", many_attributes(17)),
+                1,
+            ),
+            422,
+            "ceb.too_many_attributes",
+        ),
     ];
     cases.extend(
         range_cases()
@@ -537,6 +558,11 @@ fn xml_cases() -> Vec<Case> {
             }),
     );
     cases
+}
+
+/// ` a0="v" a1="v" ...`: `count` attributes.
+fn many_attributes(count: usize) -> String {
+    (0..count).map(|i| format!(" a{i}=\"v\"")).collect()
 }
 
 #[tokio::test]
