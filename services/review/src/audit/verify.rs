@@ -328,9 +328,13 @@ pub async fn verify_new(pool: &PgPool, rows_max: u64) -> sqlx::Result<ChainStatu
     if let Some(why) = check_mark(pool, &recorded.mark).await? {
         return broken(pool, recorded.mark.id, why).await;
     }
+    let marked = recorded.mark.id;
     match verify_from(pool, recorded.mark, Some(rows_max.max(1))).await {
         Ok(progress) => {
-            advance(pool, &progress.mark, None).await?;
+            // A view with nothing new writes nothing.
+            if progress.mark.id > marked {
+                advance(pool, &progress.mark, None).await?;
+            }
             Ok(ChainStatus::Verified {
                 mark: progress.mark,
                 pending: !progress.complete,
