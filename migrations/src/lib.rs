@@ -45,6 +45,16 @@ impl MigratorTrait for Migrator {
                 up: include_str!("sql/0006_authorization.up.sql"),
                 down: include_str!("sql/0006_authorization.down.sql"),
             }),
+            Box::new(SqlMigration {
+                name: "m20261202_000007_create_login_throttle",
+                up: include_str!("sql/0007_login_throttle.up.sql"),
+                down: include_str!("sql/0007_login_throttle.down.sql"),
+            }),
+            Box::new(SqlMigration {
+                name: "m20261202_000008_create_audit_verification",
+                up: include_str!("sql/0008_audit_verification.up.sql"),
+                down: include_str!("sql/0008_audit_verification.down.sql"),
+            }),
         ]
     }
 }

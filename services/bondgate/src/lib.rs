@@ -1,13 +1,15 @@
 //! The bondgate command line, as a library so every command is testable without a process.
 //!
 //! One module per command — [`ceb`] (`ceb parse`), [`check`], [`migrate`], [`seed`], [`keys`],
-//! [`enterprises`], [`dead_letters`], [`officers`], [`export`], [`demo`] — plus what they share: [`error`] (unusable input, exit status 2), [`reference`]
+//! [`enterprises`], [`dead_letters`], [`officers`], [`audit`], [`export`], [`demo`] — plus what
+//! they share: [`error`] (unusable input, exit status 2), [`reference`]
 //! (account book and positive list), [`declare`] (the pre-flight CEB621) and [`database`]
 //! (connection flags).
 //! `main.rs` only parses the command line, calls [`run`] and maps errors to exit statuses.
 
 #![warn(missing_docs)]
 
+pub mod audit;
 pub mod ceb;
 pub mod check;
 pub mod database;
@@ -51,8 +53,10 @@ pub enum Command {
     Enterprises(enterprises::EnterprisesArgs),
     /// List the dead letters, or open one with the data key.
     DeadLetters(dead_letters::DeadLettersArgs),
-    /// Create, disable or list customs officers' accounts of the review UI.
+    /// Create, disable, unlock or list customs officers' accounts of the review UI.
     Officers(officers::OfficersArgs),
+    /// Verify the review service's hash-chained audit log.
+    Audit(audit::AuditArgs),
     /// Export the signed CEB621 inventory list of a declared order.
     Export(export::ExportArgs),
     /// Submit a generated sale-day load through the running intake API and summarise the
@@ -72,6 +76,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Enterprises(args) => enterprises::run(args).await,
         Command::DeadLetters(args) => dead_letters::run(args).await,
         Command::Officers(args) => officers::run(args).await,
+        Command::Audit(args) => audit::run(args).await,
         Command::Export(args) => export::run(args).await,
         Command::Demo(args) => Box::pin(demo::run(args)).await,
     }

@@ -1,10 +1,11 @@
-//! `bondgate officers create|disable|list`: the customs officers' accounts of the review UI,
+//! `bondgate officers create|disable|unlock|list`: the customs officers' accounts of the review UI,
 //! managed through [`bondgate_review::officers`] so the CLI and the service agree on usernames,
 //! roles and password hashing (argon2id).
 //!
 //! `create` prints a generated password exactly once (only its hash is stored), unless
 //! `--password-stdin` reads one from standard input; `list` never prints a hash. `disable` ends
-//! the officer's sessions at once.
+//! the officer's sessions at once. `unlock` forgets a username's failed logins, ending its
+//! lockout (after checking with the officer that the failures were theirs).
 
 use std::io::BufRead;
 
@@ -67,6 +68,12 @@ pub enum OfficersAction {
     },
     /// Disable an account and end its sessions; disabling twice is harmless.
     Disable {
+        /// The username.
+        #[arg(value_name = "NAME")]
+        username: String,
+    },
+    /// Forget a username's failed logins and end its lockout; unlocking twice is harmless.
+    Unlock {
         /// The username.
         #[arg(value_name = "NAME")]
         username: String,
@@ -140,6 +147,14 @@ async fn execute(pool: &PgPool, action: OfficersAction) -> anyhow::Result<String
                 .await
                 .map_err(|e| classify(e, "NAME"))?;
             serde_json::json!({ "disabled": username }).to_string()
+        }
+        OfficersAction::Unlock { username } => {
+            let key = bondgate_review::throttle::Key::username(&username);
+            let mut conn = pool.acquire().await.context("a database connection")?;
+            let forgotten = bondgate_review::throttle::forget(&mut conn, &key)
+                .await
+                .context("forgetting failed logins")?;
+            serde_json::json!({ "unlocked": username, "hadFailures": forgotten }).to_string()
         }
         OfficersAction::List => {
             let listed = officers::list(pool)

@@ -14,6 +14,8 @@
 //! wins. Rows are locked in the pipeline's order (stock, then quota, then the declaration), so a
 //! decision and a batch of the pipeline never deadlock.
 
+use std::sync::LazyLock;
+
 use bondgate_domain::codes::{self, ErrorCode};
 use bondgate_domain::status::{ReturnStatus, transition};
 use chrono::{DateTime, Utc};
@@ -25,6 +27,7 @@ use utoipa::ToSchema;
 use crate::audit::{self, NewEntry};
 use crate::detail::subject;
 use crate::error::ReviewError;
+use crate::queue::{VISIBLE_TO_VIEWER_2, restricted_to};
 use crate::sessions::Session;
 
 /// Longest reason accepted, in characters.
@@ -661,7 +664,18 @@ pub async fn assign(
     Ok(assignee.map(str::to_owned))
 }
 
-/// Records, before any personal data of declaration `id` is shown, who looks and why.
+/// Declaration `$1`'s task if the viewer `$2` may see it (locked until the reveal is recorded,
+/// so it cannot be reassigned in between).
+static REVEALABLE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT t.declaration_id FROM review_tasks t
+         WHERE t.declaration_id = $1 AND {VISIBLE_TO_VIEWER_2} FOR SHARE"
+    )
+});
+
+/// Records, before any personal data of declaration `id` is shown, who looks and why. A
+/// declaration the assignment rule hides from the officer is "not found", like a missing one,
+/// and nothing is recorded.
 pub async fn record_reveal(
     pool: &PgPool,
     session: &Session,
@@ -673,12 +687,12 @@ pub async fn record_reveal(
     }
     let reason = checked_reason(reason, true)?;
     let mut tx = pool.begin().await?;
-    let exists: Option<i64> =
-        sqlx::query_scalar("SELECT declaration_id FROM review_tasks WHERE declaration_id = $1")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    if exists.is_none() {
+    let visible: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(REVEALABLE.as_str()))
+        .bind(id)
+        .bind(restricted_to(session))
+        .fetch_optional(&mut *tx)
+        .await?;
+    if visible.is_none() {
         return Err(ReviewError::no_declaration(id));
     }
     let entry = NewEntry {

@@ -59,8 +59,32 @@ pub struct ReviewConfig {
     pub login_concurrency_max: usize,
     /// How often the queue-depth gauge is refreshed from the database.
     pub queue_depth_refresh_ms: u64,
-    /// How often expired sessions are deleted.
+    /// How often expired sessions are deleted, and forgotten failed-login counts with them.
     pub session_purge_interval_ms: u64,
+    /// Failed logins of one username, each within `login_failure_window_seconds` of the one
+    /// before, after which that username is locked out (unknown usernames alike, so a lockout
+    /// does not tell which accounts exist).
+    pub login_username_failures_max: u32,
+    /// Failed logins from one client address (an IPv4 address or an IPv6 /64) before it is
+    /// locked out. Higher than the username's: officers behind one NAT share an address.
+    pub login_client_failures_max: u32,
+    /// Failures are forgotten when there has been none for this long (counted from the end of
+    /// the last lockout).
+    pub login_failure_window_seconds: u64,
+    /// The first lockout lasts this long; each further failure doubles it.
+    pub login_lockout_base_seconds: u64,
+    /// The longest lockout.
+    pub login_lockout_max_seconds: u64,
+    /// Most failed-login counts kept; beyond it the purge drops those soonest forgotten.
+    pub login_throttle_rows_max: u64,
+    /// Reverse proxies (IP addresses or CIDR networks) whose `X-Forwarded-For` names the client
+    /// for the failed-login counts; empty: the peer address is the client, the header ignored.
+    pub trusted_proxies: Vec<String>,
+    /// How often the whole audit chain is verified from its first entry (the audit page verifies
+    /// only entries newer than the last verified one, and the rows it shows).
+    pub audit_full_verify_interval_ms: u64,
+    /// Most new audit entries one view of the audit page verifies; the rest on the next view.
+    pub audit_verify_rows_max: u64,
 }
 
 impl Default for ReviewConfig {
@@ -78,6 +102,15 @@ impl Default for ReviewConfig {
             login_concurrency_max: 4,
             queue_depth_refresh_ms: 5_000,
             session_purge_interval_ms: 300_000,
+            login_username_failures_max: 5,
+            login_client_failures_max: 30,
+            login_failure_window_seconds: 900,
+            login_lockout_base_seconds: 60,
+            login_lockout_max_seconds: 3_600,
+            login_throttle_rows_max: 100_000,
+            trusted_proxies: Vec::new(),
+            audit_full_verify_interval_ms: 3_600_000,
+            audit_verify_rows_max: 10_000,
         }
     }
 }

@@ -3,6 +3,8 @@
 //! the tax per line with the items' stock, the buyer's quota this year, the receipt timeline and
 //! the declaration's audit trail.
 
+use std::sync::LazyLock;
+
 use bondgate_domain::config::RulesConfig;
 use bondgate_domain::matching::{MatchOptions, match_bundle};
 use bondgate_storage::crypto::PayloadCipher;
@@ -16,6 +18,8 @@ use crate::audit::{self, Entry};
 use crate::compare::{self, FieldRow};
 use crate::documents::{self, Documents};
 use crate::error::ReviewError;
+use crate::queue::{VISIBLE_TO_VIEWER_2, restricted_to};
+use crate::sessions::Session;
 
 /// Audit entries shown with a declaration.
 const AUDIT_ENTRIES_MAX: i64 = 50;
@@ -237,7 +241,10 @@ pub struct Detail {
     pub revealed: bool,
 }
 
-const HEAD: &str = "
+/// The head and task of declaration `$1`, if the viewer `$2` may see it.
+static HEAD: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "
 SELECT d.id, d.ebp_code, ep.name AS ebp_name, d.order_no, d.ebc_code, ec.name AS ebc_name,
        d.pay_code, d.logistics_code, d.logistics_no, d.cop_no, d.pre_no, d.invt_no, d.status,
        d.version, d.dutiable_value, d.quota_amount, d.tax_customs, d.tax_vat, d.tax_consumption,
@@ -249,7 +256,9 @@ FROM declarations d
 JOIN review_tasks t ON t.declaration_id = d.id
 LEFT JOIN enterprises ep ON ep.code = d.ebp_code
 LEFT JOIN enterprises ec ON ec.code = d.ebc_code
-WHERE d.id = $1";
+WHERE d.id = $1 AND {VISIBLE_TO_VIEWER_2}"
+    )
+});
 
 fn trimmed(row: &sqlx::postgres::PgRow, column: &str) -> sqlx::Result<String> {
     Ok(row.try_get::<String, _>(column)?.trim().to_owned())
@@ -308,15 +317,18 @@ pub struct DetailContext<'a> {
 }
 
 /// The detail of declaration `id` (only declarations that were held for review have one);
-/// personal data unmasked only when `reveal`.
+/// personal data unmasked only when `reveal`. A declaration the assignment rule hides from
+/// `viewer` is "not found", exactly like a missing one.
 pub async fn load(
     pool: &PgPool,
     ctx: DetailContext<'_>,
+    viewer: &Session,
     id: i64,
     reveal: bool,
 ) -> Result<Detail, ReviewError> {
-    let row = sqlx::query(HEAD)
+    let row = sqlx::query(sqlx::AssertSqlSafe(HEAD.as_str()))
         .bind(id)
+        .bind(restricted_to(viewer))
         .fetch_optional(pool)
         .await?
         .ok_or_else(|| ReviewError::no_declaration(id))?;

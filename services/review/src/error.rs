@@ -28,6 +28,9 @@ pub struct ErrorResponse {
     /// With `bg.review.version_conflict`: the declaration's status now.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current_status: Option<i32>,
+    /// With `bg.auth.throttled`: seconds until a login may be tried again (as `Retry-After`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after_seconds: Option<u64>,
 }
 
 /// Why a request was refused.
@@ -87,6 +90,13 @@ pub enum ReviewError {
         /// The declaration's status now.
         current_status: Option<i32>,
     },
+    /// Too many failed logins of this username or from this client: 429 with `Retry-After`; the
+    /// password was not checked.
+    #[error("too many failed logins; try again in {retry_after_seconds} s")]
+    Throttled {
+        /// Seconds until the lockout ends.
+        retry_after_seconds: u64,
+    },
     /// The body is larger than allowed: 413.
     #[error("body larger than {limit_bytes} bytes")]
     TooLarge {
@@ -144,6 +154,7 @@ impl ReviewError {
             Self::NotFound { .. } => StatusCode::NOT_FOUND,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -162,6 +173,7 @@ impl ReviewError {
             Self::LoginFailed => "bg.auth.login_failed",
             Self::Csrf => "bg.auth.csrf",
             Self::TooLarge { .. } => "bg.request.too_large",
+            Self::Throttled { .. } => "bg.auth.throttled",
             Self::Internal(_) => "bg.internal",
         }
     }
@@ -198,12 +210,25 @@ impl ReviewError {
             },
             current_version,
             current_status,
+            retry_after_seconds: self.retry_after_seconds(),
+        }
+    }
+
+    fn retry_after_seconds(&self) -> Option<u64> {
+        match self {
+            Self::Throttled {
+                retry_after_seconds,
+            } => Some(*retry_after_seconds),
+            _ => None,
         }
     }
 
     /// Headers every answer of this error carries (`Retry-After`, `WWW-Authenticate`).
     pub fn decorate(&self, response: &mut Response) {
         let headers = response.headers_mut();
+        if let Some(seconds) = self.retry_after_seconds() {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         match self.status() {
             StatusCode::SERVICE_UNAVAILABLE => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
@@ -281,5 +306,21 @@ mod tests {
         assert_eq!(body["currentVersion"], 3);
         assert_eq!(body["currentStatus"], 800);
         assert_eq!(body["error"]["code"], "bg.review.version_conflict");
+    }
+
+    #[test]
+    fn throttled_logins_say_when_to_retry() {
+        let error = ReviewError::Throttled {
+            retry_after_seconds: 120,
+        };
+        let response = error.into_response();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "120");
+        let error = ReviewError::Throttled {
+            retry_after_seconds: 120,
+        };
+        let body = serde_json::to_value(error.body()).unwrap();
+        assert_eq!(body["error"]["code"], "bg.auth.throttled");
+        assert_eq!(body["retryAfterSeconds"], 120);
     }
 }

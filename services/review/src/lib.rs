@@ -7,9 +7,11 @@
 //! the receipt to the outbox (clearance's relay publishes it on `cbec.receipts.v1`) and appends
 //! to the hash-chained audit log. Modules:
 //!
-//! * [`officers`], [`sessions`] — accounts (argon2id), sessions and CSRF tokens;
+//! * [`officers`], [`sessions`], [`throttle`] — accounts (argon2id), sessions and CSRF tokens,
+//!   failed-login lockouts;
 //! * [`queue`], [`detail`] (with [`documents`] and the pure [`compare`]), [`search`] — reading;
-//! * [`actions`] — decisions, assignment, reveals; [`audit`] — the chain and [`audit::verify_chain`];
+//! * [`actions`] — decisions, assignment, reveals; [`audit`] — the chain and its verification
+//!   ([`audit::verify`]);
 //! * [`http`] — router, extractors, UI handlers, JSON API, OpenAPI; [`ui`] — the pages (maud),
 //!   [`i18n`] — zh-CN first, English second;
 //! * [`config`], [`metrics`], [`error`]; [`Application`] wires them together.
@@ -28,6 +30,7 @@ pub mod officers;
 pub mod queue;
 pub mod search;
 pub mod sessions;
+pub mod throttle;
 pub mod ui;
 
 use std::future::Future;
@@ -59,6 +62,9 @@ pub enum StartupError {
     /// Metrics could not be registered.
     #[error("metrics")]
     Metrics(#[from] prometheus::Error),
+    /// A setting is invalid.
+    #[error("configuration")]
+    Proxy(#[from] http::client::BadProxy),
     /// The listen address cannot be bound.
     #[error("cannot listen on {address}")]
     Bind {
@@ -97,6 +103,7 @@ impl Application {
             buyer_hash_key: Arc::new(config.security.buyer_hash_key()?),
             metrics: Metrics::register(&registry)?,
             login_gate: Arc::new(Semaphore::new(review.login_concurrency_max.max(1))),
+            trusted_proxies: Arc::new(http::client::trusted_proxies(&review.trusted_proxies)?),
             rules: Arc::new(config.rules.clone()),
             config: Arc::new(review.clone()),
             pool: pool.clone(),
@@ -126,7 +133,8 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes, then finishes the requests in flight. The queue-depth
-    /// gauge and the purge of expired sessions run beside the server and stop with it.
+    /// gauge, the purge of expired sessions and forgotten failed logins, and the scheduled full
+    /// verification of the audit chain run beside the server and stop with it.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -134,8 +142,13 @@ impl Application {
         let background = [
             tokio::spawn(refresh_queue_depth(self.state.clone())),
             tokio::spawn(purge_sessions(self.state.clone())),
+            tokio::spawn(verify_audit_chain(self.state.clone())),
         ];
-        let served = axum::serve(self.listener, self.router)
+        // Peer addresses: failed logins are counted per client.
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let served = axum::serve(self.listener, service)
             .with_graceful_shutdown(shutdown)
             .await;
         background.iter().for_each(JoinHandle::abort);
@@ -193,6 +206,34 @@ async fn purge_sessions(state: AppState) {
             Ok(0) => {}
             Ok(purged) => tracing::info!(purged, "expired sessions deleted"),
             Err(error) => tracing::warn!(%error, "expired sessions not purged"),
+        }
+        match throttle::purge(&state.pool, state.config.login_throttle_rows_max).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "forgotten failed-login counts deleted"),
+            Err(error) => tracing::warn!(%error, "failed-login counts not purged"),
+        }
+    }
+}
+
+/// Verifies the whole audit chain at start and then every `audit_full_verify_interval_ms`,
+/// unless another replica just did. The head hash in the log is the anchor that detects
+/// entries cut off the end later.
+async fn verify_audit_chain(state: AppState) {
+    let interval_ms = state.config.audit_full_verify_interval_ms.max(1_000);
+    let mut every = tokio::time::interval(Duration::from_millis(interval_ms));
+    // Slightly less than the interval, so a replica's own last run is never "just now".
+    let due_seconds = interval_ms as f64 / 1_000.0 * 0.9;
+    loop {
+        every.tick().await;
+        match audit::verify::verify_full_if_due(&state.pool, due_seconds).await {
+            Ok(Some(head)) => tracing::info!(
+                entries = head.entries,
+                audit_head = %head.head_hash,
+                "audit chain verified"
+            ),
+            Ok(None) => tracing::debug!("audit chain verified recently by another replica"),
+            Err(audit::VerifyError::Broken { .. }) => {}
+            Err(error) => tracing::warn!(%error, "audit chain not verified"),
         }
     }
 }

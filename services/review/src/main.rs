@@ -25,14 +25,8 @@ async fn main() -> anyhow::Result<()> {
     let app = Application::build(config)
         .await
         .context("review cannot start")?;
+    // The audit chain is verified beside the server (at start and on a schedule).
     tracing::info!(address = %app.local_addr()?, "review listening");
-    // The head hash in the log is the anchor that detects entries cut off the end later.
-    match bondgate_review::audit::verify_chain(app.pool()).await {
-        Ok(head) => {
-            tracing::info!(entries = head.entries, audit_head = %head.head_hash, "audit chain verified");
-        }
-        Err(error) => tracing::error!(%error, "audit chain does NOT verify"),
-    }
     app.run_until(bondgate_telemetry::shutdown_signal())
         .await
         .context("server failed")?;

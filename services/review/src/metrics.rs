@@ -15,8 +15,11 @@ pub const DECISIONS_TOTAL: &str = "bondgate_review_decisions_total";
 pub const TIME_TO_DECISION_SECONDS: &str = "bondgate_review_time_to_decision_seconds";
 /// Audited reveals of personal data.
 pub const REVEALS_TOTAL: &str = "bondgate_review_reveals_total";
-/// Login attempts, by outcome (`success`, `failure`).
+/// Login attempts, by outcome (`success`, `failure`, `throttled`: refused during a lockout
+/// without checking the password).
 pub const LOGINS_TOTAL: &str = "bondgate_review_logins_total";
+/// Lockouts started by failed logins, by scope (`username`, `client`).
+pub const LOGIN_LOCKOUTS_TOTAL: &str = "bondgate_review_login_lockouts_total";
 
 /// The metric handles, registered in the service's registry.
 #[derive(Debug, Clone)]
@@ -31,6 +34,8 @@ pub struct Metrics {
     pub reveals: IntCounter,
     /// See [`LOGINS_TOTAL`].
     pub logins: IntCounterVec,
+    /// See [`LOGIN_LOCKOUTS_TOTAL`].
+    pub login_lockouts: IntCounterVec,
     /// Requests and their latency by route.
     pub http: bondgate_telemetry::HttpMetrics,
 }
@@ -66,6 +71,10 @@ impl Metrics {
             )?,
             reveals: IntCounter::new(REVEALS_TOTAL, "Audited reveals of personal data.")?,
             logins: IntCounterVec::new(Opts::new(LOGINS_TOTAL, "Login attempts."), &["outcome"])?,
+            login_lockouts: IntCounterVec::new(
+                Opts::new(LOGIN_LOCKOUTS_TOTAL, "Lockouts started by failed logins."),
+                &["scope"],
+            )?,
             http: bondgate_telemetry::HttpMetrics::register(registry)?,
         };
         registry.register(Box::new(metrics.queue_depth.clone()))?;
@@ -73,12 +82,16 @@ impl Metrics {
         registry.register(Box::new(metrics.time_to_decision.clone()))?;
         registry.register(Box::new(metrics.reveals.clone()))?;
         registry.register(Box::new(metrics.logins.clone()))?;
+        registry.register(Box::new(metrics.login_lockouts.clone()))?;
         // Zero series exist from the start, so dashboards see 0 rather than nothing.
         for status in ["300", "500"] {
             metrics.queue_depth.with_label_values(&[status]).set(0);
         }
         for decision in ["release", "reject", "inspection"] {
             metrics.decisions.with_label_values(&[decision]);
+        }
+        for scope in ["username", "client"] {
+            metrics.login_lockouts.with_label_values(&[scope]);
         }
         Ok(metrics)
     }

@@ -196,7 +196,7 @@ impl Bound {
             });
         }
         Ok(Self {
-            visible_to: (!viewer.role.sees_everyone()).then(|| viewer.username.clone()),
+            visible_to: restricted_to(viewer).map(str::to_owned),
             enterprise: non_empty(&query.enterprise, 18)?,
             chapter,
             reason: non_empty(&query.reason, 64)?,
@@ -211,19 +211,35 @@ impl Bound {
 /// Held declarations and their review tasks.
 const FROM: &str = "FROM review_tasks t JOIN declarations d ON d.id = t.declaration_id";
 
+/// The assignment rule of reading, over `review_tasks t`, with the viewer's username in `$2`
+/// (NULL for roles that see everyone's work): an officer sees the open declarations that are
+/// unassigned or assigned to them, and the ones they decided. The queue, the detail page,
+/// reveals and search all apply this one condition.
+pub const VISIBLE_TO_VIEWER_2: &str = "($2::text IS NULL
+       OR (t.state = 'open' AND (t.assigned_to IS NULL OR t.assigned_to = $2))
+       OR (t.state = 'decided' AND t.decided_by = $2))";
+
+/// The username the assignment rule restricts `viewer` to: `None` for roles that see
+/// everyone's work (supervisors and auditors).
+pub fn restricted_to(viewer: &Session) -> Option<&str> {
+    (!viewer.role.sees_everyone()).then_some(viewer.username.as_str())
+}
+
 /// The rows a viewer may see, with every filter: `$1` state, `$2` viewer (NULL: everyone),
 /// `$3` enterprise, `$4` chapter, `$5` code, `$6` minimum age in hours, `$7` assignee.
-const FILTERS: &str = "
+fn filters() -> String {
+    format!(
+        "
 WHERE t.state = $1
-  AND ($2::text IS NULL
-       OR (t.state = 'open' AND (t.assigned_to IS NULL OR t.assigned_to = $2))
-       OR (t.state = 'decided' AND t.decided_by = $2))
+  AND {VISIBLE_TO_VIEWER_2}
   AND ($3::text IS NULL OR d.ebp_code = $3 OR d.ebc_code = $3)
   AND ($4::text IS NULL OR EXISTS (
         SELECT 1 FROM declaration_lines l WHERE l.declaration_id = d.id AND left(l.gcode, 2) = $4))
   AND ($5::text IS NULL OR $5 = ANY (d.codes))
   AND ($6::int IS NULL OR t.created_at <= now() - make_interval(hours => $6))
-  AND ($7::text IS NULL OR t.assigned_to = $7)";
+  AND ($7::text IS NULL OR t.assigned_to = $7)"
+    )
+}
 
 const COLUMNS: &str = "
 SELECT d.id, d.ebp_code, ep.name AS ebp_name, d.ebc_code, ec.name AS ebc_name, d.order_no,
@@ -260,14 +276,15 @@ pub async fn page(
         TaskState::Open => "t.created_at, d.id",
         TaskState::Decided => "t.decided_at DESC, d.id DESC",
     };
-    let select = format!("{COLUMNS} {FROM} {NAMES} {FILTERS} ORDER BY {order} LIMIT $8 OFFSET $9");
+    let filters = filters();
+    let select = format!("{COLUMNS} {FROM} {NAMES} {filters} ORDER BY {order} LIMIT $8 OFFSET $9");
     let rows = bind(sqlx::query(sqlx::AssertSqlSafe(select)), state, &bound)
         .bind(i64::from(page_size))
         .bind(i64::from(page - 1) * i64::from(page_size))
         .fetch_all(pool)
         .await?;
     let items = rows.iter().map(item_of).collect::<sqlx::Result<Vec<_>>>()?;
-    let count_sql = format!("SELECT count(*) {FROM} {FILTERS}");
+    let count_sql = format!("SELECT count(*) {FROM} {filters}");
     let total: i64 = bind(sqlx::query(sqlx::AssertSqlSafe(count_sql)), state, &bound)
         .fetch_one(pool)
         .await?
@@ -338,7 +355,7 @@ pub fn item_of(row: &sqlx::postgres::PgRow) -> sqlx::Result<QueueItem> {
 }
 
 /// Facets of the viewer's open queue; `$1` is the viewer (NULL: everyone), `$2` the viewer's
-/// username for "mine".
+/// username for "mine". Open tasks only, so [`VISIBLE_TO_VIEWER_2`] reduces to its open half.
 const COUNTS: &str = "
 WITH open AS (
   SELECT d.id, d.status, d.codes, d.ebp_code, d.ebc_code, t.assigned_to
@@ -363,9 +380,8 @@ SELECT 'mine', '', NULL, count(*) FROM open WHERE assigned_to = $2";
 const FACET_VALUES_MAX: usize = 50;
 
 async fn counts(pool: &PgPool, viewer: &Session) -> Result<QueueCounts, ReviewError> {
-    let visible_to = (!viewer.role.sees_everyone()).then_some(viewer.username.as_str());
     let rows = sqlx::query(COUNTS)
-        .bind(visible_to)
+        .bind(restricted_to(viewer))
         .bind(&viewer.username)
         .fetch_all(pool)
         .await?;

@@ -1,7 +1,8 @@
 //! Search among the declarations held for review (the review service's scope) by order number,
 //! inventory number, waybill number or the buyer's ID number. An ID number is never stored or
 //! sent anywhere: it is hashed with the buyer-hash key and matched exactly on the hash, and every
-//! such search is audited (it is a lookup of a person).
+//! such search is audited (it is a lookup of a person). Results follow the queue's assignment
+//! rule: an officer finds only declarations the queue would show them.
 
 use bondgate_domain::privacy::{hash_id_number, mask_id_number};
 use serde::{Deserialize, Serialize};
@@ -10,7 +11,7 @@ use utoipa::ToSchema;
 
 use crate::audit::{self, NewEntry};
 use crate::error::ReviewError;
-use crate::queue::{QueueItem, item_of};
+use crate::queue::{QueueItem, VISIBLE_TO_VIEWER_2, item_of, restricted_to};
 use crate::sessions::Session;
 
 /// Most results of one search.
@@ -65,7 +66,7 @@ LEFT JOIN enterprises ec ON ec.code = d.ebc_code
 WHERE";
 
 /// Most recent holds first.
-const ORDER: &str = "ORDER BY t.created_at DESC, d.id DESC LIMIT $3";
+const ORDER: &str = "ORDER BY t.created_at DESC, d.id DESC LIMIT $4";
 
 /// The declarations matching `request`, newest hold first.
 pub async fn search(
@@ -86,7 +87,7 @@ pub async fn search(
         SearchBy::OrderNo => "d.order_no = $1",
         SearchBy::InvtNo => "d.invt_no = $1",
         SearchBy::LogisticsNo => "d.logistics_no = $1",
-        SearchBy::BuyerId => "d.buyer_hash = $2",
+        SearchBy::BuyerId => "d.buyer_hash = $3",
     };
     let hash = hex::decode(hash_id_number(buyer_hash_key, value))
         .map_err(|e| ReviewError::Internal(format!("buyer hash: {e}")))?;
@@ -101,11 +102,14 @@ pub async fn search(
         };
         audit::append(&mut tx, &entry).await?;
     }
-    // Both parameters are always named, so PostgreSQL knows their types whichever is used.
-    let sql =
-        format!("{SEARCH} {condition} AND $1::text IS NOT NULL AND $2::bytea IS NOT NULL {ORDER}");
+    // Both values are always named, so PostgreSQL knows their types whichever is used.
+    let sql = format!(
+        "{SEARCH} {condition} AND {VISIBLE_TO_VIEWER_2}
+         AND $1::text IS NOT NULL AND $3::bytea IS NOT NULL {ORDER}"
+    );
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(value)
+        .bind(restricted_to(session))
         .bind(&hash)
         .bind(RESULTS_MAX)
         .fetch_all(&mut *tx)

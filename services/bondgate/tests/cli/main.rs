@@ -1,6 +1,8 @@
 //! Integration tests of the `bondgate` binary: `ceb parse`, `check` on our own fixtures,
-//! `migrate`, `seed`, `keys` and `officers` against a per-test database on the local stack.
+//! `migrate`, `seed`, `keys`, `officers` and `audit` against a per-test database on the local
+//! stack.
 
+mod audit;
 mod helpers;
 mod officers;
 

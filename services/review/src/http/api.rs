@@ -16,9 +16,10 @@ use crate::audit::{self, Entry};
 use crate::detail::{self, Detail, DetailContext};
 use crate::error::{ErrorResponse, ReviewError};
 use crate::http::AppState;
+use crate::http::client::ClientAddress;
 use crate::http::openapi::ApiDoc;
 use crate::http::pages::{DeclarationId, limits, resolve_me};
-use crate::http::session::{Caller, JsonBody, log_in, log_out};
+use crate::http::session::{Attempt, Caller, JsonBody, log_in, log_out};
 use crate::officers::Role;
 use crate::queue::{self, QueueItem, QueuePage, QueueQuery};
 use crate::search::{self, SearchRequest};
@@ -84,8 +85,11 @@ pub struct SessionCreated {
 
 /// Log in.
 ///
-/// Checks the password (argon2id) and opens a session of `session_ttl_seconds`. Audited, like
-/// failed attempts.
+/// Checks the password (argon2id) and opens a session of `session_ttl_seconds` (audited).
+/// Failed logins are counted per username and per client address; past
+/// `login_username_failures_max` (or `login_client_failures_max`) the next attempts are refused
+/// with 429 `bg.auth.throttled` and `Retry-After`, without checking the password, for a delay
+/// that doubles with each further failure. The start of such a lockout is audited.
 #[utoipa::path(
     post, path = "/v1/review/sessions", tag = "sessions",
     request_body = LoginRequest,
@@ -93,13 +97,21 @@ pub struct SessionCreated {
         (status = 201, description = "Session opened", body = SessionCreated),
         (status = 400, description = "Malformed body", body = ErrorResponse),
         (status = 401, description = "`bg.auth.login_failed`", body = ErrorResponse),
+        (status = 429, description = "`bg.auth.throttled`: locked out after failed logins; \
+            `Retry-After` and `retryAfterSeconds` say when to try again", body = ErrorResponse),
     )
 )]
 pub async fn login(
     State(state): State<AppState>,
+    client: ClientAddress,
     JsonBody(request): JsonBody<LoginRequest>,
 ) -> Result<(StatusCode, Json<SessionCreated>), ReviewError> {
-    let (token, session) = log_in(&state, request.username.trim(), &request.password)
+    let attempt = Attempt {
+        username: request.username.trim(),
+        password: &request.password,
+        client: &client,
+    };
+    let (token, session) = log_in(&state, &attempt)
         .await?
         .ok_or(ReviewError::LoginFailed)?;
     Ok((
@@ -193,6 +205,9 @@ fn context(state: &AppState) -> DetailContext<'_> {
 }
 
 /// One declaration, personal data masked.
+///
+/// Officers see the declarations their queue shows (open ones unassigned or assigned to them,
+/// and those they decided); any other is 404, exactly like a missing one.
 #[utoipa::path(
     get, path = "/v1/review/declarations/{id}", tag = "declarations",
     params(("id" = i64, Path, description = "Declaration id")),
@@ -205,11 +220,12 @@ fn context(state: &AppState) -> DetailContext<'_> {
 )]
 pub async fn detail(
     State(state): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
     DeclarationId(id): DeclarationId,
 ) -> Result<Json<Detail>, ReviewError> {
+    let ctx = context(&state);
     Ok(Json(
-        detail::load(&state.pool, context(&state), id, false).await?,
+        detail::load(&state.pool, ctx, &caller.session, id, false).await?,
     ))
 }
 
@@ -222,6 +238,9 @@ pub struct RevealRequest {
 }
 
 /// One declaration with its personal data unmasked (officers and supervisors; audited first).
+///
+/// The same assignment rule as the detail: a declaration the officer may not see is 404 and
+/// nothing is audited.
 #[utoipa::path(
     post, path = "/v1/review/declarations/{id}/reveal", tag = "declarations",
     params(("id" = i64, Path, description = "Declaration id")),
@@ -243,8 +262,9 @@ pub async fn reveal(
 ) -> Result<Json<Detail>, ReviewError> {
     actions::record_reveal(&state.pool, &caller.session, id, Some(&request.reason)).await?;
     state.metrics.reveals.inc();
+    let ctx = context(&state);
     Ok(Json(
-        detail::load(&state.pool, context(&state), id, true).await?,
+        detail::load(&state.pool, ctx, &caller.session, id, true).await?,
     ))
 }
 
@@ -331,7 +351,7 @@ pub struct SearchResults {
 /// Search held declarations.
 ///
 /// By `orderNo`, `invtNo`, `logisticsNo` or `buyerId` (the ID number is matched on its keyed
-/// hash, never stored; the search is audited).
+/// hash, never stored; the search is audited). Officers find only what their queue shows.
 #[utoipa::path(
     post, path = "/v1/review/search", tag = "queue",
     request_body = SearchRequest,
@@ -435,7 +455,11 @@ pub struct AuditVerification {
     pub why: Option<String>,
 }
 
-/// Verify the audit chain (supervisors and auditors).
+/// Verify the whole audit chain now (supervisors and auditors).
+///
+/// Recomputes every entry from the first (the audit page verifies only newer entries and the
+/// rows it shows) and records the outcome: a break is shown on the audit page until a later
+/// full verification passes.
 #[utoipa::path(
     get, path = "/v1/review/audit/verification", tag = "audit",
     responses(
@@ -450,7 +474,7 @@ pub async fn verify_audit(
     caller: Caller,
 ) -> Result<Json<AuditVerification>, ReviewError> {
     require_audit_reader(&caller)?;
-    let verification = match audit::verify_chain(&state.pool).await {
+    let verification = match audit::verify::verify_full(&state.pool).await {
         Ok(head) => AuditVerification {
             ok: true,
             entries: Some(head.entries),

@@ -4,8 +4,10 @@
 //! headers (a strict Content-Security-Policy, no caching of pages that show personal data).
 
 pub mod api;
+pub mod client;
 pub mod openapi;
 pub mod pages;
+pub mod redirect;
 pub mod session;
 
 use std::sync::Arc;
@@ -45,6 +47,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Bounds the password checks running at once.
     pub login_gate: Arc<Semaphore>,
+    /// Proxies whose `X-Forwarded-For` is believed (`review.trusted_proxies`).
+    pub trusted_proxies: Arc<Vec<ipnet::IpNet>>,
 }
 
 /// The whole service: UI, `/v1/review`, `/openapi.json`, static assets, and `/metrics`,

@@ -13,8 +13,10 @@ use crate::audit;
 use crate::detail::{self, DetailContext};
 use crate::error::ReviewError;
 use crate::http::AppState;
+use crate::http::client::ClientAddress;
+use crate::http::redirect::local_target;
 use crate::http::session::{
-    LOGIN_CSRF_COOKIE, Posted, SESSION_COOKIE, Viewer, body_bytes, cookie, set_cookie,
+    Attempt, LOGIN_CSRF_COOKIE, Posted, SESSION_COOKIE, Viewer, body_bytes, cookie, set_cookie,
 };
 use crate::i18n::{LANG_COOKIE, Lang};
 use crate::queue::{self, PageLimits, QueueQuery};
@@ -23,7 +25,7 @@ use crate::sessions::random_token;
 use crate::ui;
 
 /// Audit entries per page of the audit log.
-const AUDIT_PAGE_ENTRIES: i64 = 50;
+const AUDIT_PAGE_ENTRIES: usize = 50;
 /// Lifetime of the login form's CSRF cookie.
 const LOGIN_FORM_SECONDS: u64 = 3_600;
 
@@ -41,16 +43,6 @@ pub fn error_page(error: ReviewError, lang: Lang) -> Response {
     let mut response = (status, ui::page(frame, lang.t("出错了", "Error"), body)).into_response();
     error.decorate(&mut response);
     response
-}
-
-/// A path the login page may send the officer back to: local, not protocol-relative.
-fn local_path(next: Option<&str>) -> String {
-    match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
-            path.to_owned()
-        }
-        _ => "/queue".to_owned(),
-    }
 }
 
 /// The declaration id of the path; a malformed one is a 404 page (or JSON under `/v1`).
@@ -96,7 +88,7 @@ fn login_page(
     lang: Lang,
     next: &str,
     username: &str,
-    failed: bool,
+    problem: ui::login::Problem,
     ended: Option<&str>,
 ) -> Response {
     let token = random_token();
@@ -109,29 +101,45 @@ fn login_page(
         csrf: &token,
         next,
         username,
-        failed,
+        problem,
         message,
     };
-    let status = if failed {
-        StatusCode::UNAUTHORIZED
-    } else {
-        StatusCode::OK
+    let status = match problem {
+        ui::login::Problem::None => StatusCode::OK,
+        ui::login::Problem::Failed => StatusCode::UNAUTHORIZED,
+        ui::login::Problem::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
     };
     let cookie = set_cookie(LOGIN_CSRF_COOKIE, &token, LOGIN_FORM_SECONDS, false);
-    (
+    let mut response = (
         status,
         [(header::SET_COOKIE, cookie)],
         ui::login::render(&view),
     )
-        .into_response()
+        .into_response();
+    if let ui::login::Problem::Throttled {
+        retry_after_seconds,
+    } = problem
+    {
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            header::HeaderValue::from(retry_after_seconds),
+        );
+    }
+    response
 }
 
 /// `GET /login`.
 pub async fn login_form(lang: Lang, RawQuery(query): RawQuery) -> Response {
     let query: LoginQuery =
         serde_urlencoded::from_str(query.as_deref().unwrap_or_default()).unwrap_or_default();
-    let next = local_path(query.next.as_deref());
-    login_page(lang, &next, "", false, query.ended.as_deref())
+    let next = local_target(query.next.as_deref());
+    login_page(
+        lang,
+        &next,
+        "",
+        ui::login::Problem::None,
+        query.ended.as_deref(),
+    )
 }
 
 /// The login form.
@@ -146,10 +154,12 @@ pub struct LoginForm {
     next: Option<String>,
 }
 
-/// `POST /login`: checks the double-submit token, the password (argon2id), opens a session.
+/// `POST /login`: checks the double-submit token, the lockouts, the password (argon2id), opens a
+/// session.
 pub async fn login(
     State(state): State<AppState>,
     lang: Lang,
+    client: ClientAddress,
     request: axum::extract::Request,
 ) -> Response {
     let expected = cookie(request.headers(), LOGIN_CSRF_COOKIE)
@@ -170,8 +180,14 @@ pub async fn login(
     if !matches {
         return error_page(ReviewError::Csrf, lang);
     }
-    let next = local_path(form.next.as_deref());
-    match super::session::log_in(&state, form.username.trim(), &form.password).await {
+    let next = local_target(form.next.as_deref());
+    let username = form.username.trim();
+    let attempt = Attempt {
+        username,
+        password: &form.password,
+        client: &client,
+    };
+    match super::session::log_in(&state, &attempt).await {
         Ok(Some((token, _))) => {
             let ttl = state.config.session_ttl_seconds;
             let secure = state.config.cookie_secure;
@@ -187,7 +203,15 @@ pub async fn login(
             );
             response
         }
-        Ok(None) => login_page(lang, &next, form.username.trim(), true, None),
+        Ok(None) => login_page(lang, &next, username, ui::login::Problem::Failed, None),
+        Err(ReviewError::Throttled {
+            retry_after_seconds,
+        }) => {
+            let problem = ui::login::Problem::Throttled {
+                retry_after_seconds,
+            };
+            login_page(lang, &next, username, problem, None)
+        }
         Err(error) => error_page(error, lang),
     }
 }
@@ -294,23 +318,33 @@ async fn detail_page(
     status: StatusCode,
     banner: Option<(&'static str, String)>,
 ) -> Response {
+    try_detail_page(state, viewer, id, reveal, status, banner)
+        .await
+        .unwrap_or_else(|error| error_page(error, viewer.lang))
+}
+
+/// The declaration page, or why it cannot be shown (not found: missing, or not the viewer's).
+async fn try_detail_page(
+    state: &AppState,
+    viewer: &Viewer,
+    id: i64,
+    reveal: bool,
+    status: StatusCode,
+    banner: Option<(&'static str, String)>,
+) -> Result<Response, ReviewError> {
     let ctx = DetailContext {
         cipher: &state.cipher,
         rules: &state.rules,
     };
-    let detail = match detail::load(&state.pool, ctx, id, reveal).await {
-        Ok(detail) => detail,
-        Err(error) => return error_page(error, viewer.lang),
-    };
+    let detail = detail::load(&state.pool, ctx, &viewer.session, id, reveal).await?;
     let assignees = if viewer.session.role.may_reassign() {
-        match crate::officers::list(&state.pool).await {
-            Ok(all) => all
-                .into_iter()
-                .filter(|o| o.disabled_at.is_none() && o.role.may_decide())
-                .map(|o| o.username)
-                .collect(),
-            Err(error) => return error_page(ReviewError::Internal(error.to_string()), viewer.lang),
-        }
+        crate::officers::list(&state.pool)
+            .await
+            .map_err(|error| ReviewError::Internal(error.to_string()))?
+            .into_iter()
+            .filter(|o| o.disabled_at.is_none() && o.role.may_decide())
+            .map(|o| o.username)
+            .collect()
     } else {
         Vec::new()
     };
@@ -325,7 +359,7 @@ async fn detail_page(
         assignees: &assignees,
         notice: banner,
     };
-    (status, ui::detail::render(&view)).into_response()
+    Ok((status, ui::detail::render(&view)).into_response())
 }
 
 /// `GET /declarations/{id}`.
@@ -348,22 +382,17 @@ pub struct DecisionForm {
     code: Option<String>,
 }
 
-/// Errors an officer can act on are shown on the declaration page; others as an error page.
+/// Errors an officer can act on are shown on the declaration page; others (and any error on a
+/// declaration the officer may not see) as an error page.
 async fn refused(state: &AppState, viewer: &Viewer, id: i64, error: ReviewError) -> Response {
     match &error {
         ReviewError::Conflict { .. }
         | ReviewError::Invalid { .. }
         | ReviewError::Forbidden { .. } => {
-            let status = error.status();
-            detail_page(
-                state,
-                viewer,
-                id,
-                false,
-                status,
-                Some(("bad", error.public_message())),
-            )
-            .await
+            let banner = Some(("bad", error.public_message()));
+            try_detail_page(state, viewer, id, false, error.status(), banner)
+                .await
+                .unwrap_or_else(|_| error_page(error, viewer.lang))
         }
         _ => error_page(error, viewer.lang),
     }
@@ -558,24 +587,21 @@ pub async fn audit(
     }
     let query: AuditQuery =
         serde_urlencoded::from_str(raw.as_deref().unwrap_or_default()).unwrap_or_default();
-    let chain = match audit::verify_chain(&state.pool).await {
-        Ok(head) => Ok(head),
-        Err(audit::VerifyError::Database(error)) => return error_page(error.into(), lang),
-        Err(broken) => Err(broken.to_string()),
-    };
-    let entries = match audit::recent(&state.pool, query.before, AUDIT_PAGE_ENTRIES).await {
-        Ok(entries) => entries,
+    // Only entries newer than the verified mark, and the rows shown: never the whole chain.
+    let rows_max = state.config.audit_verify_rows_max;
+    let chain = match audit::verify::verify_new(&state.pool, rows_max).await {
+        Ok(chain) => chain,
         Err(error) => return error_page(error.into(), lang),
     };
-    let older = (entries.len() as i64 == AUDIT_PAGE_ENTRIES)
-        .then(|| entries.last().map(|e| e.id))
-        .flatten();
+    let page = match audit::verify::page(&state.pool, query.before, AUDIT_PAGE_ENTRIES).await {
+        Ok(page) => page,
+        Err(error) => return error_page(error.into(), lang),
+    };
     let view = ui::audit::AuditView {
         lang,
         session: &viewer.session,
-        chain: chain.as_ref().map_err(Clone::clone),
-        entries: &entries,
-        older,
+        chain: &chain,
+        page: &page,
     };
     ui::audit::render(&view).into_response()
 }
@@ -596,7 +622,7 @@ pub async fn switch_language(
     let query: BackQuery =
         serde_urlencoded::from_str(raw.as_deref().unwrap_or_default()).unwrap_or_default();
     let lang = Lang::from_tag(&tag);
-    let mut response = Redirect::to(&local_path(query.back.as_deref())).into_response();
+    let mut response = Redirect::to(&local_target(query.back.as_deref())).into_response();
     response.headers_mut().append(
         header::SET_COOKIE,
         set_cookie(

@@ -17,9 +17,12 @@ use serde::de::DeserializeOwned;
 
 use crate::error::ReviewError;
 use crate::http::AppState;
+use crate::http::client::ClientAddress;
 use crate::http::pages;
+use crate::http::redirect::local_target;
 use crate::i18n::{LANG_COOKIE, Lang};
 use crate::sessions::{self, Session};
+use crate::throttle::{self, Key};
 
 /// The session cookie.
 pub const SESSION_COOKIE: &str = "bg_review_session";
@@ -150,13 +153,9 @@ impl FromRequestParts<AppState> for Viewer {
     ) -> Result<Self, Self::Rejection> {
         let lang = cookie(&parts.headers, LANG_COOKIE).map_or_else(Lang::default, Lang::from_tag);
         let next = if parts.method == Method::GET {
-            parts
-                .uri
-                .path_and_query()
-                .map_or("/queue", |p| p.as_str())
-                .to_owned()
+            local_target(parts.uri.path_and_query().map(|p| p.as_str()))
         } else {
-            "/queue".to_owned()
+            local_target(None)
         };
         let Some(token) = cookie(&parts.headers, SESSION_COOKIE) else {
             return Err(PageRejection::Login { next });
@@ -223,7 +222,8 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for Posted<T> {
     }
 }
 
-/// The actor recorded for a failed login: the username when it is shaped like one.
+/// The username a failed login is counted and audited under: the attempted one when it is
+/// shaped like a username, else one shared name (such attempts cannot match an account).
 fn attempted(username: &str) -> String {
     if crate::officers::valid_username(username) {
         username.to_owned()
@@ -232,56 +232,139 @@ fn attempted(username: &str) -> String {
     }
 }
 
-/// Checks a password (at most `login_concurrency_max` at once) and opens a session, auditing
-/// the attempt either way. `None`: wrong username or password, or a disabled account.
+/// A login attempt: who claims to be whom, from where.
+#[derive(Debug, Clone, Copy)]
+pub struct Attempt<'a> {
+    /// The username, trimmed.
+    pub username: &'a str,
+    /// The password as typed.
+    pub password: &'a str,
+    /// The client's counted address.
+    pub client: &'a ClientAddress,
+}
+
+/// Checks a password (at most `login_concurrency_max` at once) and opens a session. While the
+/// username or the client is locked out the attempt is refused ([`ReviewError::Throttled`])
+/// before the password is checked. `None`: wrong username or password, or a disabled account;
+/// the failure is counted, and audited only when it starts a lockout.
 pub async fn log_in(
     state: &AppState,
-    username: &str,
-    password: &str,
+    attempt: &Attempt<'_>,
 ) -> Result<Option<(String, Session)>, ReviewError> {
+    let keys = [
+        Key::username(&attempted(attempt.username)),
+        Key::client(&attempt.client.0),
+    ];
+    refuse_if_locked(state, &keys).await?;
     let permit = state
         .login_gate
         .acquire()
         .await
         .map_err(|_| ReviewError::Internal("login gate closed".to_owned()))?;
-    let verified = crate::officers::verify(&state.pool, username, password)
+    // Attempts that queued at the gate while a lockout began are refused too, so a burst of
+    // guesses gets at most as many password checks as the gate lets through at once.
+    refuse_if_locked(state, &keys).await?;
+    let verified = crate::officers::verify(&state.pool, attempt.username, attempt.password)
         .await
         .map_err(|error| match error {
             crate::officers::OfficerError::Db(db) => ReviewError::from(db),
             other => ReviewError::Internal(other.to_string()),
         })?;
     drop(permit);
-    let mut tx = state.pool.begin().await?;
-    let opened = match &verified {
-        Some(officer) => {
-            let ttl = chrono::Duration::seconds(
-                i64::try_from(state.config.session_ttl_seconds).unwrap_or(i64::MAX / 1_000),
-            );
-            let max = state.config.sessions_per_officer_max;
-            Some(sessions::open(&mut tx, officer, ttl, max).await?)
+    match verified {
+        Some(officer) => open_session(state, &officer, &keys[0]).await.map(Some),
+        None => {
+            count_failure(state, attempt, &keys).await?;
+            Ok(None)
         }
-        None => None,
-    };
-    let (actor, action) = match &verified {
-        Some(officer) => (officer.username.clone(), "login"),
-        None => (attempted(username), "login_failed"),
-    };
+    }
+}
+
+async fn refuse_if_locked(state: &AppState, keys: &[Key]) -> Result<(), ReviewError> {
+    match throttle::locked(&state.pool, keys).await? {
+        Some(retry_after_seconds) => {
+            state.metrics.logins.with_label_values(&["throttled"]).inc();
+            Err(ReviewError::Throttled {
+                retry_after_seconds,
+            })
+        }
+        None => Ok(()),
+    }
+}
+
+/// Opens the session, forgets the username's failed logins, audits the login.
+async fn open_session(
+    state: &AppState,
+    officer: &crate::officers::Verified,
+    username_key: &Key,
+) -> Result<(String, Session), ReviewError> {
+    let ttl = chrono::Duration::seconds(
+        i64::try_from(state.config.session_ttl_seconds).unwrap_or(i64::MAX / 1_000),
+    );
+    let mut tx = state.pool.begin().await?;
+    let opened =
+        sessions::open(&mut tx, officer, ttl, state.config.sessions_per_officer_max).await?;
+    throttle::forget(&mut tx, username_key).await?;
     let entry = crate::audit::NewEntry {
-        actor,
-        action,
+        actor: officer.username.clone(),
+        action: "login",
         subject: "session".to_owned(),
         reason: String::new(),
         detail: serde_json::json!({}),
     };
     crate::audit::append(&mut tx, &entry).await?;
     tx.commit().await?;
-    let outcome = if opened.is_some() {
-        "success"
-    } else {
-        "failure"
-    };
-    state.metrics.logins.with_label_values(&[outcome]).inc();
+    state.metrics.logins.with_label_values(&["success"]).inc();
     Ok(opened)
+}
+
+/// Counts a failed login against each key; a lockout it starts is audited, once.
+async fn count_failure(
+    state: &AppState,
+    attempt: &Attempt<'_>,
+    keys: &[Key],
+) -> Result<(), ReviewError> {
+    let policies = throttle::Policies::of(&state.config);
+    let mut tx = state.pool.begin().await?;
+    let started = throttle::record_failure(&mut tx, keys, &policies).await?;
+    for lockout in &started {
+        crate::audit::append(&mut tx, &lockout_entry(attempt, lockout)).await?;
+    }
+    tx.commit().await?;
+    state.metrics.logins.with_label_values(&["failure"]).inc();
+    for lockout in &started {
+        let scope = lockout.key.scope.as_str();
+        state
+            .metrics
+            .login_lockouts
+            .with_label_values(&[scope])
+            .inc();
+        tracing::warn!(
+            scope,
+            key = %lockout.key.value,
+            failures = lockout.failures,
+            lockout_seconds = lockout.lockout.num_seconds(),
+            "failed logins: lockout started"
+        );
+    }
+    Ok(())
+}
+
+/// The audit entry of a lockout: the attempted username is the actor, the client address is
+/// in the detail (where the guesses came from).
+fn lockout_entry(attempt: &Attempt<'_>, lockout: &throttle::Started) -> crate::audit::NewEntry {
+    crate::audit::NewEntry {
+        actor: attempted(attempt.username),
+        action: "login_locked",
+        subject: format!("{}:{}", lockout.key.scope.as_str(), lockout.key.value),
+        reason: String::new(),
+        detail: serde_json::json!({
+            "scope": lockout.key.scope.as_str(),
+            "client": attempt.client.0,
+            "failures": lockout.failures,
+            "lockoutSeconds": lockout.lockout.num_seconds(),
+        }),
+    }
 }
 
 /// Ends a session, audited.

@@ -5,6 +5,20 @@ use maud::{Markup, html};
 use crate::i18n::Lang;
 use crate::ui::{Frame, Tab, page};
 
+/// Why the login form is shown again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Problem {
+    /// It is not (a first visit, or after logout).
+    None,
+    /// Wrong username or password.
+    Failed,
+    /// Too many failed logins: refused without checking the password.
+    Throttled {
+        /// Seconds until the next attempt may be made.
+        retry_after_seconds: u64,
+    },
+}
+
 /// What the login form shows.
 #[derive(Debug, Clone)]
 pub struct LoginView<'a> {
@@ -16,8 +30,8 @@ pub struct LoginView<'a> {
     pub next: &'a str,
     /// The username typed before a failed attempt.
     pub username: &'a str,
-    /// Show "wrong username or password".
-    pub failed: bool,
+    /// Why the form is shown again.
+    pub problem: Problem,
     /// Show "you were logged out" / "your session ended".
     pub message: Option<&'a str>,
 }
@@ -40,8 +54,18 @@ pub fn render(view: &LoginView<'_>) -> Markup {
             h1 { (lang.t("关员登录", "Officer login")) }
             p.muted { (lang.t("审核人工审核（300）与查验（500）状态的申报清单。",
                               "Review declarations held for manual review (300) or inspection (500).")) }
-            @if view.failed {
-                div.notice.bad role="alert" { (lang.t("用户名或密码错误。", "Wrong username or password.")) }
+            @match view.problem {
+                Problem::None => {},
+                Problem::Failed => {
+                    div.notice.bad role="alert" { (lang.t("用户名或密码错误。", "Wrong username or password.")) }
+                },
+                Problem::Throttled { retry_after_seconds } => {
+                    div.notice.bad role="alert" data-code="bg.auth.throttled" {
+                        (lang.t("登录失败次数过多，请 ", "Too many failed logins: try again in "))
+                        (retry_after_seconds.div_ceil(60))
+                        (lang.t(" 分钟后再试。", " min."))
+                    }
+                },
             }
             @if let Some(message) = view.message {
                 div.notice.info role="status" { (message) }

@@ -42,6 +42,8 @@ pub struct Options {
     /// A relative pays each order and the platform vouches for the buyer's identity, so the
     /// documents differ in the payer's name, ID number and phone yet the order is not rejected.
     pub relative_payers: bool,
+    /// Adjusts the review service's settings (lockout thresholds, trusted proxies).
+    pub tune: fn(&mut bondgate_review::ReviewConfig),
 }
 
 impl Default for Options {
@@ -51,6 +53,7 @@ impl Default for Options {
             session_ttl_seconds: 3_600,
             page_size: 25,
             relative_payers: false,
+            tune: |_| {},
         }
     }
 }
@@ -216,6 +219,7 @@ impl World {
         config.review.session_ttl_seconds = options.session_ttl_seconds;
         config.review.page_size = options.page_size;
         config.review.queue_depth_refresh_ms = 200;
+        (options.tune)(&mut config.review);
         config.database.url = self.url.clone();
         config.database.max_connections = 6;
         let app = Application::build_with(config, self.pool.clone())

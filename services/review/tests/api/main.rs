@@ -9,3 +9,4 @@ mod decisions;
 mod helpers;
 mod privacy;
 mod queue;
+mod security;

@@ -5,10 +5,14 @@
 //! level, no whitespace, and `at` in RFC 3339 UTC with microseconds. The first row's `prev_hash`
 //! is 32 zero bytes. Changing, deleting or reordering any row breaks the chain at that row or the
 //! next, which [`verify_chain`] reports. (Cutting rows off the end leaves a shorter valid chain:
-//! compare the head hash with one kept elsewhere, e.g. the `audit_head` logged at startup.)
+//! compare the head hash with one kept elsewhere, e.g. the `audit_head` logged by each full
+//! verification; cutting below the verified mark is detected, see [`verify`].) How far the chain
+//! is known good is remembered, so the audit page verifies only what is new ([`verify`]).
 //!
 //! Appends are serialised by a transaction-scoped advisory lock, so the chain never forks, and
 //! they happen inside the transaction of the action they record: no action without its entry.
+
+pub mod verify;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use serde::Serialize;
@@ -17,19 +21,20 @@ use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, PgPool, Row};
 use utoipa::ToSchema;
 
+pub use verify::{ChainHead, VerifyError, verify_chain};
+
 /// Advisory lock key that serialises appends ("bgaudit" in ASCII).
 const AUDIT_LOCK: i64 = 0x0062_6761_7564_6974;
 /// `prev_hash` of the first entry.
 pub const GENESIS: [u8; 32] = [0; 32];
-/// Rows read per round trip while verifying.
-const VERIFY_BATCH_ROWS: i64 = 1_000;
 
 /// What happened, as the caller describes it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewEntry {
     /// The officer's username (or `system`).
     pub actor: String,
-    /// What was done: `login`, `login_failed`, `logout`, `reveal`, `release`, `reject`,
+    /// What was done: `login`, `login_locked` (a lockout after failed logins began; the
+    /// failures themselves are counted, not logged), `logout`, `reveal`, `release`, `reject`,
     /// `inspection`, `assign`, `search_buyer`.
     pub action: &'static str,
     /// What it was done to, e.g. `declaration:42`, `officer:li.wei`.
@@ -166,86 +171,8 @@ fn write_canonical(value: &Value, out: &mut String) {
     }
 }
 
-/// The chain holds: how many entries, and the hash of the last one (hex; zeros when empty).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ChainHead {
-    /// Entries verified.
-    pub entries: u64,
-    /// Hash of the last entry.
-    pub head_hash: String,
-}
-
-/// Why the chain does not verify.
-#[derive(Debug, thiserror::Error)]
-pub enum VerifyError {
-    /// Entry `id` does not follow from the entries before it.
-    #[error("audit chain broken at entry {id}: {why}")]
-    Broken {
-        /// The first entry that fails.
-        id: i64,
-        /// What fails.
-        why: &'static str,
-    },
-    /// Reading the log failed.
-    #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
-}
-
-/// Recomputes the whole chain in id order, a batch of rows at a time (bounded memory).
-pub async fn verify_chain(pool: &PgPool) -> Result<ChainHead, VerifyError> {
-    let mut prev = GENESIS.to_vec();
-    let mut after = 0_i64;
-    let mut entries = 0_u64;
-    loop {
-        let rows = sqlx::query(
-            "SELECT id, at, actor, action, subject, reason, detail, prev_hash, hash
-             FROM audit_log WHERE id > $1 ORDER BY id LIMIT $2",
-        )
-        .bind(after)
-        .bind(VERIFY_BATCH_ROWS)
-        .fetch_all(pool)
-        .await?;
-        if rows.is_empty() {
-            return Ok(ChainHead {
-                entries,
-                head_hash: hex::encode(&prev),
-            });
-        }
-        for row in &rows {
-            let id: i64 = row.try_get("id")?;
-            let stored_prev: Vec<u8> = row.try_get("prev_hash")?;
-            if stored_prev != prev {
-                return Err(VerifyError::Broken {
-                    id,
-                    why: "prev_hash is not the hash of the entry before",
-                });
-            }
-            let detail: Value = row.try_get("detail")?;
-            let action: String = row.try_get("action")?;
-            let canonical = canonical_entry(
-                row.try_get::<&str, _>("actor")?,
-                &action,
-                row.try_get::<&str, _>("subject")?,
-                row.try_get::<&str, _>("reason")?,
-                &detail,
-                row.try_get("at")?,
-            );
-            let hash: Vec<u8> = row.try_get("hash")?;
-            if hash != entry_hash(&prev, &canonical) {
-                return Err(VerifyError::Broken {
-                    id,
-                    why: "hash does not match the entry's content",
-                });
-            }
-            prev = hash;
-            after = id;
-            entries += 1;
-        }
-    }
-}
-
-fn entry_of(row: &sqlx::postgres::PgRow) -> sqlx::Result<Entry> {
+/// An entry from a row with the columns of [`Entry`].
+pub(crate) fn entry_of(row: &sqlx::postgres::PgRow) -> sqlx::Result<Entry> {
     Ok(Entry {
         id: row.try_get("id")?,
         at: row.try_get("at")?,
