@@ -6,7 +6,6 @@
 use anyhow::Context;
 use bondgate_proto::Message;
 use bondgate_proto::v1;
-use bondgate_storage::crypto::SecurityConfig;
 use sqlx::Row;
 
 use crate::database::DatabaseArgs;
@@ -95,8 +94,7 @@ async fn show(pool: &sqlx::PgPool, id: i64) -> anyhow::Result<String> {
         flag: "ID",
         detail: format!("no dead letter {id}"),
     })?;
-    let security: SecurityConfig = bondgate_config::load::<Settings>(None)?.security;
-    let cipher = security.cipher().context("the data key")?;
+    let cipher = crate::settings::data_cipher()?;
     let sealed: Vec<u8> = row.try_get("payload")?;
     let value = cipher
         .open(&sealed)
@@ -130,11 +128,4 @@ fn document_json(value: &[u8]) -> serde_json::Value {
         }),
         Err(_) => serde_json::Value::Null,
     }
-}
-
-/// The `[security]` section, read like the services read it.
-#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
-struct Settings {
-    #[serde(default)]
-    security: SecurityConfig,
 }

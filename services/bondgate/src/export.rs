@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use anyhow::Context;
 use bondgate_ceb::sign::{SigningKey, sign};
 use bondgate_intake::orders::{InventoryContext, inventory_xml, load};
-use bondgate_storage::crypto::SecurityConfig;
 
 use crate::database::DatabaseArgs;
 use crate::error::{InputError, read_file};
@@ -42,8 +41,7 @@ pub struct ExportArgs {
 pub async fn run(args: ExportArgs) -> anyhow::Result<()> {
     let key = signing_key(args.signing_key.as_deref())?;
     // The data key comes from the same settings the services use (BONDGATE__SECURITY__*).
-    let security: SecurityConfig = bondgate_config::load::<ExportSettings>(None)?.security;
-    let cipher = security.cipher().context("the data key")?;
+    let cipher = crate::settings::data_cipher()?;
     // The seed reference data, as `bondgate check` uses (the rebuild needs the lines' items).
     let reference = Reference::load(None, None)?;
     let db = bondgate_storage::connect(&args.database.config()).await?;
@@ -87,19 +85,5 @@ fn signing_key(path: Option<&std::path::Path>) -> anyhow::Result<SigningKey> {
             );
             SigningKey::generate().map_err(|error| anyhow::anyhow!("{error}"))
         }
-    }
-}
-
-/// The `[security]` section, read like the services read it.
-#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
-struct ExportSettings {
-    #[serde(default)]
-    security: SecurityConfig,
-}
-
-// The keys are checked when used (`cipher`): nothing spans two settings here.
-impl bondgate_config::Validate for ExportSettings {
-    fn problems(&self) -> Vec<String> {
-        Vec::new()
     }
 }

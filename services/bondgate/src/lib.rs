@@ -24,6 +24,7 @@ pub mod migrate;
 pub mod officers;
 pub mod reference;
 pub mod seed;
+pub mod settings;
 
 use clap::{Parser, Subcommand};
 

@@ -105,7 +105,22 @@ impl Default for IntakeConfig {
     }
 }
 
-<<<<<<< HEAD
+impl IntakeConfig {
+    /// The CEB reader's caps for `/v1/ceb`.
+    pub fn ceb_limits(&self) -> Limits {
+        Limits {
+            message_bytes_max: self.xml_body_bytes_max,
+            records_max: self.records_per_request_max,
+            depth_max: self.xml_depth_max,
+            elements_max: self.xml_elements_max,
+            name_bytes_max: self.xml_name_bytes_max,
+            attributes_max: self.xml_attributes_max,
+            text_bytes_max: self.xml_text_bytes_max,
+            ..Limits::default()
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::Config;
@@ -142,20 +157,5 @@ mod tests {
             assert!(!text.contains("12345"), "{text}");
             Ok(())
         });
-=======
-impl IntakeConfig {
-    /// The CEB reader's caps for `/v1/ceb`.
-    pub fn ceb_limits(&self) -> Limits {
-        Limits {
-            message_bytes_max: self.xml_body_bytes_max,
-            records_max: self.records_per_request_max,
-            depth_max: self.xml_depth_max,
-            elements_max: self.xml_elements_max,
-            name_bytes_max: self.xml_name_bytes_max,
-            attributes_max: self.xml_attributes_max,
-            text_bytes_max: self.xml_text_bytes_max,
-            ..Limits::default()
-        }
->>>>>>> helper/ceb
     }
 }

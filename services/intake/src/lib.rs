@@ -8,13 +8,9 @@
 //! It also answers an order's status and receipt timeline, its rebuilt CEB621, and a
 //! pre-flight check. Modules:
 //!
-<<<<<<< HEAD
-//! * [`submission`] — bytes to validated records (pure);
-//! * [`authorization`] — who may send them (the domain's rules on the key's enterprise);
-=======
 //! * [`submission`] — bytes to validated records (pure); [`parse_pool`] — where CEB XML is
 //!   parsed: on blocking threads, a bounded number at once, abandoned with its request;
->>>>>>> helper/ceb
+//! * [`authorization`] — who may send them (the domain's rules on the key's enterprise);
 //! * [`keys`] — API keys: create, revoke, list, authenticate;
 //! * [`publish`] — the producer; [`orders`] — reading orders back; [`check`] — the pre-flight;
 //! * [`http`] — router, handlers, auth extractor, OpenAPI; [`error`] — error bodies;
