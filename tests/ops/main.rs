@@ -39,6 +39,8 @@ const PERSONAL: [&str; 6] = [
 /// Intake and clearance on one database and one set of topics.
 struct Stack {
     intake: String,
+    /// Intake's ops listener (`/metrics`, `/healthz`, `/readyz`).
+    intake_ops: String,
     clearance: String,
     review: String,
     http: reqwest::Client,
@@ -78,12 +80,14 @@ impl Stack {
         )));
         let mut config = bondgate_intake::Config::default();
         config.intake.listen_address = "127.0.0.1:0".to_owned();
+        config.intake.ops_listen_address = "127.0.0.1:0".to_owned();
         config.database.url = url;
         config.database.max_connections = 4;
         config.kafka = kafka.clone();
         let pool = bondgate_storage::pool(&db).clone();
         let app = bondgate_intake::Application::build_with(config, db).await?;
         let intake_address = app.local_addr()?;
+        let intake_ops_address = app.ops_local_addr()?;
         tokio::spawn(app.run_until(std::future::pending()));
         let mut config = bondgate_review::Config::default();
         config.review.listen_address = "127.0.0.1:0".to_owned();
@@ -92,6 +96,7 @@ impl Stack {
         tokio::spawn(review.run_until(std::future::pending()));
         Ok(Stack {
             intake: format!("http://{intake_address}"),
+            intake_ops: format!("http://{intake_ops_address}"),
             clearance: format!("http://{clearance_address}"),
             review: format!("http://{review_address}"),
             http: reqwest::Client::new(),
@@ -140,7 +145,7 @@ impl Stack {
     async fn expositions(&self) -> anyhow::Result<Vec<(&'static str, String)>> {
         let mut all = Vec::new();
         let services = [
-            ("intake", &self.intake),
+            ("intake", &self.intake_ops),
             ("clearance", &self.clearance),
             ("review", &self.review),
         ];
@@ -175,9 +180,21 @@ async fn metrics_pass_promtool_and_cover_what_deploy_refers_to() {
 async fn metrics_checks(stack: &Stack) {
     traffic(stack).await;
     wait_for_clearance(stack).await;
-    for base in [&stack.intake, &stack.clearance, &stack.review] {
+    for base in [&stack.intake_ops, &stack.clearance, &stack.review] {
         assert_eq!(stack.get(&format!("{base}/healthz")).await.status(), 200);
         assert_eq!(stack.get(&format!("{base}/readyz")).await.status(), 200);
+    }
+    // The merchants' listener answers liveness only: no metrics, no readiness details.
+    assert_eq!(
+        stack
+            .get(&format!("{}/healthz", stack.intake))
+            .await
+            .status(),
+        200
+    );
+    for path in ["/metrics", "/readyz"] {
+        let response = stack.get(&format!("{}{path}", stack.intake)).await;
+        assert_eq!(response.status(), 404, "{path} on the API listener");
     }
     let expositions = stack.expositions().await.expect("the expositions");
     let mut exposed = BTreeSet::new();

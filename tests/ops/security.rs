@@ -108,6 +108,7 @@ impl Secured {
         )));
         let mut config = bondgate_intake::Config::default();
         config.intake.listen_address = "127.0.0.1:0".to_owned();
+        config.intake.ops_listen_address = "127.0.0.1:0".to_owned();
         config.database.url = url.clone();
         config.database.max_connections = 4;
         config.kafka = kafka;

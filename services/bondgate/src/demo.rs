@@ -59,6 +59,13 @@ pub struct DemoArgs {
     /// Base URL of the intake API.
     #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:8080")]
     pub intake_url: String,
+    /// Prometheus endpoint of the intake service, on its ops listener (shown in the summary).
+    #[arg(
+        long,
+        value_name = "URL",
+        default_value = "http://127.0.0.1:8090/metrics"
+    )]
+    pub intake_metrics_url: String,
     /// Prometheus endpoint of the clearance service (shown in the summary).
     #[arg(
         long,

@@ -35,8 +35,11 @@ impl bondgate_config::Validate for Config {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct IntakeConfig {
-    /// Address the API (and `/metrics`, `/healthz`, `/readyz`) listens on.
+    /// Address the API listens on (it also answers `/healthz`, which says nothing but `ok`).
     pub listen_address: String,
+    /// Address of the operations endpoints `/metrics`, `/healthz` and `/readyz` (with the
+    /// database's and broker's state): keep it off the merchants' network.
+    pub ops_listen_address: String,
     /// Largest accepted JSON body (`/v1/documents`, `/v1/check`), in bytes; larger is 413.
     pub json_body_bytes_max: usize,
     /// Largest accepted CEB XML body (`/v1/ceb`), in bytes; larger is 413.
@@ -85,6 +88,7 @@ impl Default for IntakeConfig {
         let xml = Limits::default();
         Self {
             listen_address: "127.0.0.1:8080".to_owned(),
+            ops_listen_address: "127.0.0.1:8090".to_owned(),
             json_body_bytes_max: 1024 * 1024,
             xml_body_bytes_max: 10 * 1024 * 1024,
             records_per_request_max: 100,

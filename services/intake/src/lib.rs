@@ -83,6 +83,9 @@ pub enum StartupError {
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    /// `/metrics`, `/healthz`, `/readyz` on their own address.
+    ops_listener: TcpListener,
+    ops_router: Router,
     /// Cancelled when shutdown begins: parses in flight give up instead of holding the drain.
     stopping: CancellationToken,
 }
@@ -134,16 +137,15 @@ impl Application {
             metrics,
             parses,
         };
-        let router = http::router(state, registry, readiness);
-        let listener = TcpListener::bind(&intake.listen_address)
-            .await
-            .map_err(|source| StartupError::Bind {
-                address: intake.listen_address.clone(),
-                source,
-            })?;
+        let router = http::router(state);
+        let ops_router = http::ops_router(registry, readiness);
+        let listener = bind(&intake.listen_address).await?;
+        let ops_listener = bind(&intake.ops_listen_address).await?;
         Ok(Self {
             listener,
             router,
+            ops_listener,
+            ops_router,
             stopping,
         })
     }
@@ -151,6 +153,11 @@ impl Application {
     /// The bound address (the port when `:0` was asked for).
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// The ops listener's bound address.
+    pub fn ops_local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.ops_listener.local_addr()
     }
 
     /// Serves until `shutdown` completes, then finishes the requests in flight; a CEB parse in
@@ -165,10 +172,29 @@ impl Application {
             shutdown.await;
             stopping.cancel();
         };
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(signal)
-            .await
+        // The ops endpoints answer until the API has drained, then stop too.
+        let drained = CancellationToken::new();
+        let ops = axum::serve(self.ops_listener, self.ops_router)
+            .with_graceful_shutdown(drained.clone().cancelled_owned());
+        let api = async move {
+            let served = axum::serve(self.listener, self.router)
+                .with_graceful_shutdown(signal)
+                .await;
+            drained.cancel();
+            served
+        };
+        let (api, ops) = tokio::join!(api, ops);
+        api.and(ops)
     }
+}
+
+async fn bind(address: &str) -> Result<TcpListener, StartupError> {
+    TcpListener::bind(address)
+        .await
+        .map_err(|source| StartupError::Bind {
+            address: address.to_owned(),
+            source,
+        })
 }
 
 /// Ready when the database answers a ping and the broker answers a metadata request.

@@ -25,7 +25,11 @@ async fn main() -> anyhow::Result<()> {
     let app = Application::build(config)
         .await
         .context("intake cannot start")?;
-    tracing::info!(address = %app.local_addr()?, "intake listening");
+    tracing::info!(
+        address = %app.local_addr()?,
+        ops_address = %app.ops_local_addr()?,
+        "intake listening"
+    );
     app.run_until(bondgate_telemetry::shutdown_signal())
         .await
         .context("server failed")?;

@@ -170,7 +170,7 @@ fn urls(args: &DemoArgs) -> Urls {
         .filter(|url| !url.is_empty());
     Urls {
         intake_api: format!("{intake}/v1"),
-        intake_metrics: format!("{intake}/metrics"),
+        intake_metrics: args.intake_metrics_url.clone(),
         clearance_metrics: args.clearance_metrics_url.clone(),
         review_ui: review.map(|url| format!("{url}/")),
         review_metrics: review.map(|url| format!("{url}/metrics")),

@@ -65,11 +65,12 @@ pub struct AppState {
 /// otherwise, echoed in the response and recorded in every log line of the request.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
-/// The whole API: `/v1/...`, `/openapi.json`, and `/metrics`, `/healthz`, `/readyz`.
+/// The whole API: `/v1/...`, `/openapi.json` and `/healthz`. `/metrics` and `/readyz` are on the
+/// ops listener ([`ops_router`]), off the merchants' network.
 ///
 /// Every request runs in a `request` span carrying `request_id`, `method` and the route
 /// template (never the path itself, nor headers or bodies); server errors are logged there.
-pub fn router(state: AppState, registry: Registry, readiness: ReadinessCheck) -> Router {
+pub fn router(state: AppState) -> Router {
     let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
     let api = Router::new()
         .route("/v1/documents", post(routes::submit_documents))
@@ -85,7 +86,8 @@ pub fn router(state: AppState, registry: Registry, readiness: ReadinessCheck) ->
         )
         .route("/openapi.json", get(routes::openapi_json))
         .with_state(state.clone());
-    api.merge(bondgate_telemetry::ops_router(registry, readiness))
+    // Liveness only: the readiness details and the metrics are on the ops listener.
+    api.route("/healthz", get(|| async { "ok" }))
         .fallback(|| async {
             ApiError::NotFound {
                 code: "bg.request.no_route",
@@ -97,6 +99,11 @@ pub fn router(state: AppState, registry: Registry, readiness: ReadinessCheck) ->
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
         .layer(middleware::from_fn(drop_unusable_request_id))
+}
+
+/// The ops listener's routes: `/metrics`, `/healthz`, `/readyz` (which names what is down).
+pub fn ops_router(registry: Registry, readiness: ReadinessCheck) -> Router {
+    bondgate_telemetry::ops_router(registry, readiness)
 }
 
 /// Longest client-supplied request id kept; a longer or odd one is replaced by a UUID.

@@ -33,6 +33,8 @@ pub const PARTITIONS: i32 = 2;
 pub struct TestApp {
     /// `http://127.0.0.1:<port>`.
     pub base: String,
+    /// The ops listener's `http://127.0.0.1:<port>` (`/metrics`, `/healthz`, `/readyz`).
+    pub ops: String,
     /// HTTP client.
     pub http: reqwest::Client,
     /// The test's own database.
@@ -46,6 +48,16 @@ pub struct TestApp {
 }
 
 impl TestApp {
+    /// `GET path` on the ops listener.
+    pub async fn get_ops(&self, path: &str) -> reqwest::Response {
+        let url = format!("{}{path}", self.ops);
+        self.http
+            .get(url)
+            .send()
+            .await
+            .expect("the ops listener answers")
+    }
+
     /// The API key of `enterprise`.
     pub fn key(&self, enterprise: &str) -> &str {
         &self
@@ -196,6 +208,7 @@ pub async fn spawn_app(options: Options) -> TestApp {
     } = prepare(options.seeded).await;
     let mut config = Config::default();
     config.intake.listen_address = "127.0.0.1:0".to_owned();
+    config.intake.ops_listen_address = "127.0.0.1:0".to_owned();
     config.intake.produce_timeout_ms = options.produce_timeout_ms;
     config.intake.rate_limit_per_second = options.rate_limit_per_second;
     config.intake.rate_limit_burst = options.rate_limit_burst;
@@ -209,9 +222,11 @@ pub async fn spawn_app(options: Options) -> TestApp {
         .await
         .expect("the service starts");
     let address = app.local_addr().expect("a bound address");
+    let ops_address = app.ops_local_addr().expect("a bound ops address");
     tokio::spawn(app.run_until(std::future::pending()));
     TestApp {
         base: format!("http://{address}"),
+        ops: format!("http://{ops_address}"),
         http: reqwest::Client::new(),
         db,
         kafka,

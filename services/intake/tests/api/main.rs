@@ -939,7 +939,7 @@ async fn an_unreachable_broker_answers_503_quickly() {
     );
     assert!(response.headers().contains_key("retry-after"));
     expect_error(response, 503, "bg.broker.unavailable").await;
-    let ready = app.get("/readyz", None).await;
+    let ready = app.get_ops("/readyz").await;
     assert_eq!(ready.status(), 503);
 }
 
@@ -1015,8 +1015,12 @@ async fn openapi_health_and_metrics_are_served() {
         ["example"];
     assert_eq!(example[0]["type"], "order", "{example}");
     assert_eq!(app.get("/healthz", None).await.status(), 200);
-    assert_eq!(app.get("/readyz", None).await.status(), 200);
-    let metrics = app.get("/metrics", None).await.text().await.unwrap();
+    assert_eq!(app.get_ops("/healthz").await.status(), 200);
+    assert_eq!(app.get_ops("/readyz").await.status(), 200);
+    // Metrics and readiness details are not on the merchants' listener.
+    assert_eq!(app.get("/readyz", None).await.status(), 404);
+    assert_eq!(app.get("/metrics", None).await.status(), 404);
+    let metrics = app.get_ops("/metrics").await.text().await.unwrap();
     assert!(
         metrics.contains(
             "bondgate_http_requests_total{route=\"/v1/orders/{ebp_code}/{order_no}\",status=\"404\"} 1"
@@ -1036,7 +1040,7 @@ async fn produced_documents_are_counted() {
             .await,
     )
     .await;
-    let metrics = app.get("/metrics", None).await.text().await.unwrap();
+    let metrics = app.get_ops("/metrics").await.text().await.unwrap();
     assert!(
         metrics.contains("bondgate_intake_documents_produced_total{kind=\"order\"} 2"),
         "{metrics}"

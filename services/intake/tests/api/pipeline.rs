@@ -57,6 +57,7 @@ impl Stack {
         }));
         let mut config = Config::default();
         config.intake.listen_address = "127.0.0.1:0".to_owned();
+        config.intake.ops_listen_address = "127.0.0.1:0".to_owned();
         config.database.url = url.clone();
         config.database.max_connections = 4;
         config.kafka = kafka;

@@ -60,6 +60,7 @@ impl Intake {
             .env("BONDGATE__KAFKA__BROKERS", &prepared.kafka.brokers)
             .env("BONDGATE__KAFKA__TOPICS__DOCUMENTS", &prepared.topic)
             .env("BONDGATE__INTAKE__LISTEN_ADDRESS", "127.0.0.1:0")
+            .env("BONDGATE__INTAKE__OPS_LISTEN_ADDRESS", "127.0.0.1:0")
             .env("RUST_LOG", "info")
             .env("BONDGATE_LOG_FORMAT", "json");
         for (name, value) in settings {
