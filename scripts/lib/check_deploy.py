@@ -732,7 +732,8 @@ def needed_paths(groups, kafka_port):
     """(from, to, port, protocol) of every connection the system makes."""
     tcp = [
         (ANYWHERE, "intake", 8080), (ANYWHERE, "review", 8081),
-        ("prometheus", "clearance", 9091), ("prometheus", "postgres", 9187),
+        ("prometheus", "intake", 8090), ("prometheus", "clearance", 9091),
+        ("prometheus", "postgres", 9187),
         ("intake", "kafka", kafka_port), ("clearance", "kafka", kafka_port),
         ("intake", "postgres", 5432), ("clearance", "postgres", 5432),
         ("review", "postgres", 5432), ("bondgate-migrate", "postgres", 5432),
@@ -757,7 +758,8 @@ def exact_traffic(kafka_port):
     database = {("postgres", 5432, "TCP")}
     kafka = {("kafka", kafka_port, "TCP")}
     return {
-        "intake": ({(ANYWHERE, 8080, "TCP")}, kafka | database | dns),
+        "intake": ({(ANYWHERE, 8080, "TCP"), ("prometheus", 8090, "TCP")},
+                   kafka | database | dns),
         "clearance": ({("prometheus", 9091, "TCP")}, kafka | database | dns),
         "review": ({(ANYWHERE, 8081, "TCP")}, database | dns),
         "bondgate-migrate": (set(), database | dns),
