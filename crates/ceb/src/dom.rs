@@ -22,6 +22,7 @@ use quick_xml::events::{BytesRef, BytesStart, Event};
 use quick_xml::name::ResolveResult;
 use quick_xml::reader::NsReader;
 
+use crate::dxp::DXP_NAMESPACE;
 use crate::error::CebError;
 use crate::message::Limits;
 use crate::model::CEB_NAMESPACE;
@@ -42,6 +43,7 @@ const ERROR_DETAIL_CHARS_MAX: usize = 200;
 pub(crate) enum Ns {
     Ceb,
     Dsig,
+    Dxp,
     None,
     Other,
 }
@@ -108,10 +110,7 @@ pub(crate) fn read_tree(
     limits: &Limits,
     cancelled: &dyn Fn() -> bool,
 ) -> Result<Element, CebError> {
-    let mut reader = NsReader::from_str(text);
-    let config = reader.config_mut();
-    config.expand_empty_elements = true;
-    config.check_end_names = true;
+    let mut reader = ns_reader(text);
     let mut builder = Builder::new(limits);
     let mut events = 0usize;
     loop {
@@ -128,10 +127,39 @@ pub(crate) fn read_tree(
     }
 }
 
+/// Reads `text` only as far as its root's start tag, with every refusal and cap of [`read_tree`]
+/// up to there (a DOCTYPE before the root is refused), and returns the root's namespace and local
+/// name. The DXP envelope needs no more of its business message: the rest is the codec's job
+/// when the message is parsed.
+pub(crate) fn read_root(text: &str, limits: &Limits) -> Result<(Ns, Box<str>), CebError> {
+    let mut reader = ns_reader(text);
+    let mut builder = Builder::new(limits);
+    loop {
+        let event = reader.read_resolved_event();
+        let (resolved, event) = event.map_err(|e| builder.xml_error(e))?;
+        let ns = classify(&resolved);
+        // `apply` hands back a root only at the end of the input, after the root's start tag,
+        // which returns below first; an input without a root ends in `Truncated`.
+        builder.apply(event, ns, reader.decoder())?;
+        if let Some(root) = builder.open.first() {
+            return Ok((root.ns, root.name.clone()));
+        }
+    }
+}
+
+fn ns_reader(text: &str) -> NsReader<&[u8]> {
+    let mut reader = NsReader::from_str(text);
+    let config = reader.config_mut();
+    config.expand_empty_elements = true;
+    config.check_end_names = true;
+    reader
+}
+
 fn classify(resolved: &ResolveResult<'_>) -> Ns {
     match resolved {
         ResolveResult::Bound(ns) if ns.as_ref() == CEB_NAMESPACE.as_bytes() => Ns::Ceb,
         ResolveResult::Bound(ns) if ns.as_ref() == DSIG_NAMESPACE.as_bytes() => Ns::Dsig,
+        ResolveResult::Bound(ns) if ns.as_ref() == DXP_NAMESPACE.as_bytes() => Ns::Dxp,
         ResolveResult::Unbound => Ns::None,
         _ => Ns::Other,
     }

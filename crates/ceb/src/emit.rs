@@ -24,7 +24,7 @@ use crate::model::{
 };
 
 const PREFIX: &str = "ceb";
-const XML_DECLARATION: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+pub(crate) const XML_DECLARATION: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
 
 /// Writes `message` as a UTF-8 CEB XML document (unsigned; see [`crate::sign::sign`]).
 pub fn to_xml(message: &CebMessage) -> Result<String, CebError> {
@@ -222,7 +222,7 @@ impl XmlWriter {
 }
 
 /// Escapes element text as C14N does.
-fn escape_text(text: &str, out: &mut String, path: &str) -> Result<(), CebError> {
+pub(crate) fn escape_text(text: &str, out: &mut String, path: &str) -> Result<(), CebError> {
     for c in text.chars() {
         check_xml_char(c, path)?;
         match c {
@@ -237,7 +237,7 @@ fn escape_text(text: &str, out: &mut String, path: &str) -> Result<(), CebError>
 }
 
 /// Escapes an attribute value as C14N does.
-fn escape_attribute(value: &str, out: &mut String, path: &str) -> Result<(), CebError> {
+pub(crate) fn escape_attribute(value: &str, out: &mut String, path: &str) -> Result<(), CebError> {
     for c in value.chars() {
         check_xml_char(c, path)?;
         match c {
@@ -254,7 +254,7 @@ fn escape_attribute(value: &str, out: &mut String, path: &str) -> Result<(), Ceb
 }
 
 /// XML 1.0 `Char`: TAB, LF, CR, U+0020..U+D7FF, U+E000..U+FFFD, U+10000.. (Rust has no surrogates).
-fn check_xml_char(c: char, path: &str) -> Result<(), CebError> {
+pub(crate) fn check_xml_char(c: char, path: &str) -> Result<(), CebError> {
     let allowed =
         matches!(c, '\t' | '\n' | '\r') || (c >= ' ' && c != '\u{FFFE}' && c != '\u{FFFF}');
     if allowed {

@@ -14,6 +14,8 @@
 //!   the caps, not by the input's shape; [`parse_message_cancellable`] also stops when told. [`to_xml`] writes any message in XSD order with the
 //!   `ceb:` prefix, in canonical form. Errors are [`CebError`], each with a stable `ceb.*` code.
 //! * [`sign`] — enveloped XML-DSig with SM2/SM3 over our own canonical output, and verification.
+//! * [`dxp`] — the DXP transport envelope (`DxpMsg`) the single window exchanges messages in:
+//!   [`dxp::wrap`] and [`dxp::unwrap`], with the same bounded reader and `dxp.*` error codes.
 //!
 //! ```
 //! use bondgate_ceb::{parse_message, to_xml, Limits};
@@ -28,6 +30,7 @@
 //! ```
 
 mod dom;
+pub mod dxp;
 pub mod emit;
 pub mod error;
 pub mod message;

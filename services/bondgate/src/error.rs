@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use bondgate_ceb::CebError;
+use bondgate_ceb::dxp::DxpError;
 use bondgate_ceb::sign::SignError;
 
 /// Exit status of a command that could not use its input.
@@ -30,6 +31,16 @@ pub enum InputError {
         /// The codec's refusal, with its `ceb.*` code and element path.
         #[source]
         source: CebError,
+    },
+    /// The file is not a DXP envelope the codec accepts, or its message cannot be wrapped in one
+    /// with the values given.
+    #[error("{source} (DXP {}, file {})", source.dxp_code().code(), path.display())]
+    NotDxp {
+        /// The file (the envelope, or the message to wrap).
+        path: PathBuf,
+        /// The codec's refusal, with its `dxp.*` or `ceb.*` code and element path.
+        #[source]
+        source: DxpError,
     },
     /// The file is a CEB message, but not the type the flag asks for.
     #[error(

@@ -1,10 +1,10 @@
 //! The bondgate command line, as a library so every command is testable without a process.
 //!
-//! One module per command — [`ceb`] (`ceb parse`), [`check`], [`migrate`], [`seed`], [`keys`],
-//! [`enterprises`], [`dead_letters`], [`officers`], [`audit`], [`export`], [`demo`] — plus what
-//! they share: [`error`] (unusable input, exit status 2), [`reference`]
-//! (account book and positive list), [`declare`] (the pre-flight CEB621) and [`database`]
-//! (connection flags).
+//! One module per command — [`ceb`] (`ceb parse`), [`dxp`] (`dxp wrap|unwrap`), [`check`],
+//! [`migrate`], [`seed`], [`keys`], [`enterprises`], [`dead_letters`], [`officers`], [`audit`],
+//! [`export`], [`demo`] — plus what they share: [`error`] (unusable input, exit status 2),
+//! [`reference`] (account book and positive list), [`declare`] (the pre-flight CEB621) and
+//! [`database`] (connection flags).
 //! `main.rs` only parses the command line, calls [`run`] and maps errors to exit statuses.
 
 #![warn(missing_docs)]
@@ -16,6 +16,7 @@ pub mod database;
 pub mod dead_letters;
 pub mod declare;
 pub mod demo;
+pub mod dxp;
 pub mod enterprises;
 pub mod error;
 pub mod export;
@@ -42,6 +43,8 @@ pub struct Cli {
 pub enum Command {
     /// Work with single CEB messages.
     Ceb(ceb::CebArgs),
+    /// Wrap a CEB message in the DXP transport envelope, or unwrap one.
+    Dxp(dxp::DxpArgs),
     /// Evaluate an order/payment/waybill bundle and print the verdict as JSON.
     Check(check::CheckArgs),
     /// Apply, roll back or list the database migrations.
@@ -70,6 +73,7 @@ pub enum Command {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Ceb(args) => ceb::run(args),
+        Command::Dxp(args) => dxp::run(args),
         Command::Check(args) => check::run(args),
         Command::Migrate(args) => migrate::run(args).await,
         Command::Seed(args) => seed::run(args).await,

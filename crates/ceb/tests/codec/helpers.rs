@@ -2,7 +2,7 @@
 
 use bondgate_ceb::model::{
     BaseTransfer, Inventory, InventoryHead, InventoryList, InventoryReturn, InvtCancelReturn,
-    InvtRefundReturn, Record, Tax, TaxHeadRd, TaxListRd,
+    InvtRefundReturn, Order, OrderHead, OrderList, Record, Tax, TaxHeadRd, TaxListRd,
 };
 use bondgate_ceb::{CebMessage, Declaration, Receipt};
 
@@ -102,6 +102,69 @@ pub fn ceb621(app_status: &str, records: usize, lines: usize) -> CebMessage {
         guid: GUID.to_owned(),
         version: "1.0".to_owned(),
         records: vec![inventory; records],
+        base_transfer: base_transfer(),
+        base_subscribes: Vec::new(),
+        signed: false,
+    })
+}
+
+pub fn order_head(app_status: &str) -> OrderHead {
+    record(&[
+        ("guid", GUID),
+        ("appType", "1"),
+        ("appTime", "20240301120000"),
+        ("appStatus", app_status),
+        ("orderType", "I"),
+        ("orderNo", "ORD-2024-0001"),
+        ("ebpCode", "5001660001"),
+        ("ebpName", "两江跨境平台"),
+        ("ebcCode", "5001660002"),
+        ("ebcName", "寸滩电商 & 贸易 <有限> 公司"),
+        ("goodsValue", "199"),
+        ("freight", "0"),
+        ("discount", "0"),
+        ("taxTotal", "0"),
+        ("acturalPaid", "199"),
+        ("currency", "142"),
+        ("buyerRegNo", "buyer01"),
+        ("buyerName", "张三"),
+        ("buyerTelephone", "13800000000"),
+        ("buyerIdType", "1"),
+        ("buyerIdNumber", "500101199001011234"),
+        ("payCode", "5001660004"),
+        ("payName", "渝付支付"),
+        ("payTransactionId", "PAY-2024-0001"),
+        ("consignee", "张三"),
+        ("consigneeTelephone", "13800000000"),
+        ("consigneeAddress", "重庆市渝北区 \"某\" 路 1 号"),
+    ])
+}
+
+pub fn order_line(gnum: usize) -> OrderList {
+    let gnum = gnum.to_string();
+    record(&[
+        ("gnum", &gnum),
+        ("itemNo", "SKU-1"),
+        ("itemName", "面霜"),
+        ("gmodel", "4|3|护肤|50ml/瓶|无中文名称/FACE CREAM"),
+        ("unit", "142"),
+        ("qty", "2"),
+        ("price", "99.5"),
+        ("totalPrice", "199"),
+        ("currency", "142"),
+        ("country", "116"),
+    ])
+}
+
+pub fn ceb311(app_status: &str, records: usize, lines: usize) -> CebMessage {
+    let order = Order {
+        head: order_head(app_status),
+        lists: (1..=lines).map(order_line).collect(),
+    };
+    CebMessage::Ceb311(Declaration {
+        guid: GUID.to_owned(),
+        version: "1.0".to_owned(),
+        records: vec![order; records],
         base_transfer: base_transfer(),
         base_subscribes: Vec::new(),
         signed: false,

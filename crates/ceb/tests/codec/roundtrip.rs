@@ -73,7 +73,8 @@ macro_rules! composite {
     };
 }
 
-fn message() -> impl Strategy<Value = CebMessage> {
+/// Any message of any type, with fields from [`text`]; the DXP suite wraps these too.
+pub fn message() -> impl Strategy<Value = CebMessage> {
     prop_oneof![
         declaration(composite!(Order, OrderHead, OrderList)).prop_map(CebMessage::Ceb311),
         receipt(record()).prop_map(CebMessage::Ceb312),

@@ -25,7 +25,7 @@ fn receipts_and_tax_bill_are_schema_valid() {
 
 /// The official XSD folder: `BONDGATE_SAMPLES_DIR` or `../shared/domain/samples` beside the
 /// workspace.
-fn samples_dir() -> PathBuf {
+pub fn samples_dir() -> PathBuf {
     std::env::var_os("BONDGATE_SAMPLES_DIR").map_or_else(
         || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/domain/samples"),
         PathBuf::from,
@@ -34,7 +34,13 @@ fn samples_dir() -> PathBuf {
 
 /// Validates `xml` against the official import XSD with xmllint; panics with its output.
 fn assert_xsd_valid(xml: &str, label: &str) {
-    let schema = samples_dir().join("ceb_import_202205.xsd");
+    assert_schema_valid("ceb_import_202205.xsd", xml.as_bytes(), label);
+}
+
+/// Validates `xml` against the official XSD `schema` of the samples folder with xmllint;
+/// panics with its output.
+pub fn assert_schema_valid(schema: &str, xml: &[u8], label: &str) {
+    let schema = samples_dir().join(schema);
     assert!(schema.exists(), "XSD not found at {}", schema.display());
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join(format!("{label}.xml"));
@@ -52,7 +58,8 @@ fn assert_xsd_valid(xml: &str, label: &str) {
         });
     assert!(
         output.status.success(),
-        "{label} fails the XSD:\n{}\n{xml}",
-        String::from_utf8_lossy(&output.stderr)
+        "{label} fails the XSD:\n{}\n{}",
+        String::from_utf8_lossy(&output.stderr),
+        String::from_utf8_lossy(xml)
     );
 }

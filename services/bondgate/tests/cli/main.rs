@@ -1,8 +1,9 @@
-//! Integration tests of the `bondgate` binary: `ceb parse`, `check` on our own fixtures,
-//! `migrate`, `seed`, `keys`, `officers` and `audit` against a per-test database on the local
-//! stack.
+//! Integration tests of the `bondgate` binary: `ceb parse`, `check` and `dxp` on our own
+//! fixtures, `migrate`, `seed`, `keys`, `officers` and `audit` against a per-test database on the
+//! local stack.
 
 mod audit;
+mod dxp;
 mod helpers;
 mod officers;
 
