@@ -388,8 +388,8 @@ impl Naive {
         let security = SecurityConfig::default();
         let pool = bondgate_storage::pool(&db);
         let reference = Reference {
-            account_book: bondgate_clearance::reference::account_book(pool).await?,
-            positive_list: bondgate_clearance::reference::positive_list(pool).await?,
+            account_book: bondgate_storage::reference::account_book(pool).await?,
+            positive_list: bondgate_storage::reference::positive_list(pool).await?,
             rules: RulesConfig::default(),
             buyer_hash_key: security.buyer_hash_key()?,
         };

@@ -55,6 +55,11 @@ impl MigratorTrait for Migrator {
                 up: include_str!("sql/0008_audit_verification.up.sql"),
                 down: include_str!("sql/0008_audit_verification.down.sql"),
             }),
+            Box::new(SqlMigration {
+                name: "m20261202_000009_create_customs_fidelity",
+                up: include_str!("sql/0009_customs_fidelity.up.sql"),
+                down: include_str!("sql/0009_customs_fidelity.down.sql"),
+            }),
         ]
     }
 }

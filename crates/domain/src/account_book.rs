@@ -5,7 +5,11 @@
 //! `ems_no,item_record_no,item_no,gcode,gname,gmodel,unit,unit1,qty1_per_unit,net_content,net_content_unit,country`
 //! where `unit`/`unit1` are JGS-20 unit codes (transaction and legal unit), `qty1_per_unit` is the
 //! legal quantity per transaction unit, `net_content` the content of one unit in
-//! `net_content_unit` (`ml`, `g` or `piece`) and `country` the JGS-20 origin code.
+//! `net_content_unit` (`ml`, `g` or `piece`) and `country` the JGS-20 origin code. Optional
+//! columns after these, read by name: `owner_code` and `owner_name`, the zone warehouse
+//! enterprise that keeps the account book (the CEB621 `areaCode`/`areaName`), and
+//! `qty2_per_unit`, the second legal quantity per transaction unit for tariff lines that have a
+//! second legal unit (positive list `unit2`).
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -85,6 +89,13 @@ pub struct AccountBookItem {
     pub net_content_unit: NetContentUnit,
     /// Origin country (JGS-20).
     pub country: String,
+    /// The zone warehouse enterprise that keeps the account book: the CEB621 `areaCode`.
+    pub owner_code: Option<String>,
+    /// Its name: the CEB621 `areaName`.
+    pub owner_name: Option<String>,
+    /// Second legal quantity per transaction unit (`qty2 = qty × qty2_per_unit`), for tariff
+    /// lines with a second legal unit.
+    pub qty2_per_unit: Option<Decimal>,
 }
 
 impl AccountBookItem {
@@ -195,6 +206,9 @@ fn parse_item(row: &Row, errors: &mut Vec<CsvError>) -> Option<AccountBookItem> 
     let net_content = row.parse(errors, cols, 9, parse_positive_decimal);
     let net_content_unit = row.parse(errors, cols, 10, NetContentUnit::parse);
     let country = row.parse(errors, cols, 11, unit_code);
+    let owner_code = row.parse_named(errors, "owner_code", owner_code);
+    let owner_name = row.parse_named(errors, "owner_name", |t| text(t, 100));
+    let qty2_per_unit = row.parse_named(errors, "qty2_per_unit", parse_positive_decimal);
     if errors.len() > before {
         return None;
     }
@@ -211,7 +225,17 @@ fn parse_item(row: &Row, errors: &mut Vec<CsvError>) -> Option<AccountBookItem> 
         net_content: net_content?,
         net_content_unit: net_content_unit?,
         country: country?,
+        owner_code: owner_code?,
+        owner_name: owner_name?,
+        qty2_per_unit: qty2_per_unit?,
     })
+}
+
+/// A customs registration code (C..18, letters and digits).
+fn owner_code(text: &str) -> Result<String, String> {
+    crate::types::CustomsCode::parse(text)
+        .map(|code| code.to_string())
+        .map_err(|error| error.to_string())
 }
 
 /// A 3-digit JGS-20 code (units and countries).
@@ -243,7 +267,26 @@ mod tests {
             ("1", dec!(500))
         );
         assert_eq!(item.weight_kg(dec!(4)), Some(dec!(2)));
+        assert_eq!(item.owner_code, None);
         assert!(book.by_sku("SKU-2").is_none());
+    }
+
+    #[test]
+    fn reads_the_owner_and_the_second_unit_by_name() {
+        let csv = "ems_no,item_record_no,item_no,gcode,gname,gmodel,unit,unit1,qty1_per_unit,\
+                   net_content,net_content_unit,country,qty2_per_unit,owner_code,owner_name\n\
+                   T1,1,S1,2204210000,葡萄酒,750ml,142,095,0.75,750,ml,305,1.2,5001980005,保税仓\n\
+                   T1,2,S2,2204210000,葡萄酒,750ml,142,095,0.75,750,ml,305,,5001980005,保税仓\n\
+                   T1,3,S3,2204210000,葡萄酒,750ml,142,095,0.75,750,ml,305,-1,5001-980,仓\n";
+        let errors = AccountBook::from_csv(csv.as_bytes()).unwrap_err();
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(errors.iter().all(|e| e.line == 4), "{errors:?}");
+        let good: String = csv.lines().take(3).map(|l| format!("{l}\n")).collect();
+        let book = AccountBook::from_csv(good.as_bytes()).unwrap();
+        let item = book.by_sku("S1").unwrap();
+        assert_eq!(item.qty2_per_unit, Some(dec!(1.2)));
+        assert_eq!(item.owner_code.as_deref(), Some("5001980005"));
+        assert_eq!(book.by_sku("S2").unwrap().qty2_per_unit, None);
     }
 
     #[test]

@@ -102,6 +102,11 @@ codes! {
     CANCEL_NOT_PERMITTED = -623026, "[*]没有权限进行操作";
     /// Customs: crediting the personal amount back on cancellation failed.
     CANCEL_QUOTA_FAILED = -623025, "核增个人消费金额时出错";
+    /// Customs: the return failed its checks (not released, cancelled, outside its window, more
+    /// than declared); the detail says which.
+    REFUND_INVALID = -625001, "退货申请单报文校验失败，[*]";
+    /// Customs: a return of this inventory was already declared.
+    REFUND_DUPLICATE = -625033, "退货申请单[*]已经申报过，请勿重复申报";
     /// Customs: a return line's goods are not on record.
     REFUND_ITEM_NOT_RECORDED = -625007, "表体第[*]项商品未备案";
     /// Customs: the return amount exceeds the single limit.

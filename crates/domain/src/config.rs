@@ -123,6 +123,30 @@ impl Default for RiskRules {
     }
 }
 
+/// Cancellations and returns (GACC 2020 No. 45; CBEC.md §3 rules 10 and 11).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AfterSalesConfig {
+    /// A return must be applied for within this many days of release (30).
+    pub refund_apply_days_max: i64,
+    /// Returned goods must be back in the zone within this many days of release (45).
+    pub refund_goods_back_days_max: i64,
+    /// Allow a cancellation after the parcel left the zone. Default false: once a logistics
+    /// status (CEB513) says the parcel is out, it must be a return. CBEC.md §3 rule 10 marks the
+    /// "cancel only before exit" practice [unverified], hence the switch.
+    pub cancel_after_exit: bool,
+}
+
+impl Default for AfterSalesConfig {
+    fn default() -> Self {
+        Self {
+            refund_apply_days_max: 30,
+            refund_goods_back_days_max: 45,
+            cancel_after_exit: false,
+        }
+    }
+}
+
 /// The trade mode of the declarations bondgate makes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum TradeMode {
@@ -160,6 +184,8 @@ pub struct RulesConfig {
     /// Tolerance of the order's internal arithmetic (line totals, goods value, actual paid), CNY.
     /// Default 0: the amounts must agree exactly.
     pub arithmetic_tolerance_cny: Decimal,
+    /// Cancellations and returns.
+    pub after_sales: AfterSalesConfig,
 }
 
 #[cfg(test)]

@@ -1,7 +1,9 @@
 //! Shared reading of the seed CSV tables: `#` comment lines, a fixed header (extra columns
-//! allowed after it), trimmed cells, and errors that name the line.
+//! allowed after it, some of which a table reads by name), trimmed cells, and errors that name the
+//! line.
 
 use std::io::Read;
+use std::sync::Arc;
 
 use csv::{ReaderBuilder, StringRecord, Trim};
 
@@ -29,12 +31,41 @@ impl CsvError {
 pub(crate) struct Row {
     pub line: u64,
     record: StringRecord,
+    header: Arc<StringRecord>,
 }
 
 impl Row {
     /// The trimmed cell of column `index` (empty when the row is short).
     pub fn cell(&self, index: usize) -> &str {
         self.record.get(index).unwrap_or("")
+    }
+
+    /// The trimmed cell of the optional column `name` after the fixed ones (empty when the table
+    /// has no such column or the row is short).
+    pub fn named(&self, name: &str) -> &str {
+        self.header
+            .iter()
+            .position(|column| column == name)
+            .map_or("", |index| self.cell(index))
+    }
+
+    /// Parses an optional named cell: empty is `None`; an error names the column and line.
+    pub fn parse_named<T, E: std::fmt::Display>(
+        &self,
+        errors: &mut Vec<CsvError>,
+        name: &str,
+        parse: impl FnOnce(&str) -> Result<T, E>,
+    ) -> Option<Option<T>> {
+        let text = self.named(name);
+        if text.is_empty() {
+            return Some(None);
+        }
+        parse(text)
+            .map(Some)
+            .map_err(|error| {
+                errors.push(CsvError::new(self.line, format!("column {name}: {error}")));
+            })
+            .ok()
     }
 
     /// Parses a cell, recording a line-numbered error naming the column when it fails.
@@ -64,7 +95,7 @@ pub(crate) fn read_rows(input: impl Read, columns: &[&str]) -> Result<Vec<Row>, 
         .from_reader(input);
     let mut rows = Vec::new();
     let mut errors = Vec::new();
-    let mut header_seen = false;
+    let mut header: Option<Arc<StringRecord>> = None;
     for result in reader.records() {
         let record = match result {
             Ok(record) => record,
@@ -75,17 +106,22 @@ pub(crate) fn read_rows(input: impl Read, columns: &[&str]) -> Result<Vec<Row>, 
             }
         };
         let line = record.position().map_or(0, csv::Position::line);
-        if !header_seen {
-            header_seen = true;
+        let Some(header) = &header else {
             check_header(&record, columns, line, &mut errors);
+            header = Some(Arc::new(record));
             continue;
-        }
+        };
         if record.iter().all(str::is_empty) {
             continue;
         }
-        rows.push(Row { line, record });
+        let header = Arc::clone(header);
+        rows.push(Row {
+            line,
+            record,
+            header,
+        });
     }
-    if !header_seen {
+    if header.is_none() {
         errors.push(CsvError::new(
             1,
             format!("missing header: {}", columns.join(",")),

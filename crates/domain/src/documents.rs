@@ -972,7 +972,7 @@ pub(crate) mod tests {
         }
     }
 
-    fn raw_cancel() -> raw::InvtCancel {
+    pub(crate) fn raw_cancel() -> raw::InvtCancel {
         raw::InvtCancel {
             guid: GUID.into(),
             app_type: "1".into(),
@@ -1097,8 +1097,8 @@ pub(crate) mod tests {
         );
     }
 
-    #[test]
-    fn refund_lines_must_exist_on_the_inventory() {
+    /// A return of the whole line 1 (2 units of `2201101000`) of the fixture inventory.
+    pub(crate) fn raw_refund() -> raw::InvtRefund {
         let c = raw_cancel();
         let head = raw::InvtRefundHead {
             guid: c.guid,
@@ -1134,11 +1134,15 @@ pub(crate) mod tests {
             unit: "142".into(),
             note: None,
         };
-        let refund = Refund::parse(&raw::InvtRefund {
+        raw::InvtRefund {
             head,
             lists: vec![line],
-        })
-        .unwrap();
+        }
+    }
+
+    #[test]
+    fn refund_lines_must_exist_on_the_inventory() {
+        let refund = Refund::parse(&raw_refund()).unwrap();
         let hs = HsCode::parse("2201101000").unwrap();
         let ok = [(1, hs.clone(), rust_decimal::Decimal::TWO)];
         assert!(check_refund_lines(&refund, &ok).is_empty());

@@ -16,7 +16,7 @@ use crate::matching::{Finding, MatchOptions, match_bundle};
 use crate::positive_list::{PositiveList, PositiveListEntry};
 use crate::status::ReturnStatus;
 use crate::tax::{LineTax, TaxLineInput, TaxRegime, TaxSummary, assess};
-use crate::types::TariffLine;
+use crate::types::{Amount, TariffLine};
 
 /// Hold code: the dutiable value reached the review threshold.
 pub const HOLD_DUTIABLE_VALUE: &str = "bg.risk.dutiable_value";
@@ -187,8 +187,15 @@ struct ResolvedLine<'a> {
     entry: &'a PositiveListEntry,
 }
 
-/// Evaluates one complete order. The dutiable value is the line totals plus the order's
-/// freight (what the buyer was charged) plus the waybill's insurance (the order has none).
+/// The freight of the dutiable value and of the CEB621: what the logistics company charges (the
+/// waybill's, CBEC.md §2.4 "actually charged freight"), but never less than the order charged the
+/// buyer, so a waybill that omits or understates its freight cannot lower the dutiable value.
+pub fn declared_freight(bundle: &OrderBundle) -> Amount {
+    bundle.waybill.freight.max(bundle.order.freight)
+}
+
+/// Evaluates one complete order. The dutiable value is the line totals plus the declared freight
+/// ([`declared_freight`]: the waybill's, at least the order's) plus the waybill's insurance.
 /// Rejections win over holds; a rejected order still reports its tax when its lines resolve.
 pub fn evaluate(bundle: &OrderBundle, ctx: &EvalContext<'_>) -> Evaluation {
     let mut verdict = Verdict::default();
@@ -205,7 +212,7 @@ pub fn evaluate(bundle: &OrderBundle, ctx: &EvalContext<'_>) -> Evaluation {
     }
     let resolved = resolve_lines(bundle, ctx, &mut verdict);
     let order = &bundle.order;
-    let freight = order.freight.value();
+    let freight = declared_freight(bundle).value();
     let insurance = bundle.waybill.insured_fee.value();
     let goods: Decimal = order
         .lines

@@ -190,7 +190,7 @@ fn inventory_head(
         loct_no: ids.loct_no.clone(),
         license_no: None,
         country: COUNTRY_CHINA.to_owned(),
-        freight: order.freight.to_string(),
+        freight: crate::evaluate::declared_freight(bundle).to_string(),
         insured_fee: waybill.insured_fee.to_string(),
         currency: CURRENCY_CNY.to_owned(),
         wrap_type: None,
@@ -252,53 +252,27 @@ pub fn inventory_receipts(
     at: CebDateTimeMillis,
     guid_of: impl Fn(usize) -> String,
 ) -> Vec<raw::InventoryReturn> {
-    let declared = format!(
-        "清单新增申报成功[电商企业编码：{}订单编号：{}]",
-        bundle.order.ebc_code, bundle.order.key.order_no
+    let order = &bundle.order;
+    let steps = crate::receipts::declaration(
+        order.ebc_code.as_str(),
+        order.key.order_no.as_str(),
+        &evaluation.outcome,
     );
-    let mut steps = vec![(ReturnStatus::Declaring, declared)];
-    match &evaluation.outcome {
-        Outcome::Release => {
-            steps.push((
-                ReturnStatus::Accepted,
-                "[Code:1800;Desc:逻辑校验通过]".to_owned(),
-            ));
-            steps.push((ReturnStatus::Released, "[Code:2600;Desc:放行]".to_owned()));
-        }
-        Outcome::Hold { reasons } => {
-            steps.push((
-                ReturnStatus::Accepted,
-                "[Code:1800;Desc:逻辑校验通过]".to_owned(),
-            ));
-            let info = reasons
-                .iter()
-                .map(|r| r.message.as_str())
-                .collect::<Vec<_>>()
-                .join("；");
-            steps.push((ReturnStatus::ManualReview, format!("人工审核：{info}")));
-        }
-        Outcome::Reject { codes, reasons } => {
-            let info: Vec<String> = codes.iter().map(|code| code.return_info("")).collect();
-            let detail = reasons.join("；");
-            steps.push((
-                evaluation.outcome.status(),
-                truncate(&format!("{}{detail}", info.join("")), 1000),
-            ));
-        }
-    }
     steps
         .into_iter()
         .enumerate()
-        .map(|(index, (status, info))| {
+        .map(|(index, receipt)| {
             let time = CebDateTimeMillis::new(at.value() + Duration::milliseconds(index as i64));
-            inventory_return(&guid_of(index), bundle, ids, status, &info, time)
+            inventory_return(
+                &guid_of(index),
+                bundle,
+                ids,
+                receipt.status,
+                &receipt.info,
+                time,
+            )
         })
         .collect()
-}
-
-/// Cuts text to the `returnInfo` length (characters, not bytes).
-fn truncate(text: &str, max: usize) -> String {
-    text.chars().take(max).collect()
 }
 
 #[cfg(test)]

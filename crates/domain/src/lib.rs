@@ -35,6 +35,7 @@ pub mod matching;
 pub mod positive_list;
 pub mod privacy;
 pub mod problem;
+pub mod receipts;
 pub mod seed;
 pub mod status;
 pub mod tax;

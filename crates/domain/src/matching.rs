@@ -201,14 +201,21 @@ fn match_payer(
         &payment.payer_name,
         "订购人与支付人姓名不一致",
     );
+    // A resident ID number's check digit X is written in either case (`…123x`, `…123X`): the
+    // same number, as the buyer's quota hash already treats it.
     differ(
         findings,
         PAYER_ID_NUMBER,
         "paymentHead.payerIdNumber",
-        &order.buyer.id_number,
-        &payment.payer_id_number,
+        &id_number_key(&order.buyer.id_number),
+        &id_number_key(&payment.payer_id_number),
         "订购人与支付人证件号码不一致",
     );
+}
+
+/// An ID number as compared: trimmed, upper-case (the check digit `X`).
+fn id_number_key(id_number: &str) -> String {
+    id_number.trim().to_uppercase()
 }
 
 fn match_waybill(order: &Order, waybill: &Waybill, findings: &mut Vec<Finding>) {

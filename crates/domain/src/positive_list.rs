@@ -13,6 +13,7 @@
 //! | `only_1210` | `true` when the line may only come through bonded import (1210), else `false` |
 //! | `name_keywords` | `\|`-separated keywords, one of which the goods name must contain; empty = no restriction |
 //! | `weight_cap_kg_per_year` | yearly weight cap per person in kg; empty = none |
+//! | `unit2` (optional, by name) | the tariff line's second legal unit (JGS-20), e.g. `035` kg; empty = none |
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -79,6 +80,9 @@ pub struct PositiveListEntry {
     pub name_keywords: Vec<String>,
     /// Weight control: yearly cap per person in kg.
     pub weight_cap_kg_per_year: Option<Decimal>,
+    /// The tariff line's second legal unit (JGS-20), when it has one: the CEB621 then carries
+    /// `qty2`/`unit2`.
+    pub unit2: Option<String>,
 }
 
 impl PositiveListEntry {
@@ -182,6 +186,13 @@ fn parse_entry(row: &Row, errors: &mut Vec<CsvError>) -> Option<PositiveListEntr
             parse_positive_decimal(text).map(Some)
         }
     });
+    let unit2 = row.parse_named(errors, "unit2", |text: &str| {
+        if text.len() == 3 && text.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(text.to_owned())
+        } else {
+            Err(format!("expected a 3-digit unit code, got {text:?}"))
+        }
+    });
     if errors.len() > before {
         return None;
     }
@@ -194,6 +205,7 @@ fn parse_entry(row: &Row, errors: &mut Vec<CsvError>) -> Option<PositiveListEntr
         only_1210: only_1210?,
         name_keywords,
         weight_cap_kg_per_year: weight_cap_kg_per_year?,
+        unit2: unit2?,
     })
 }
 

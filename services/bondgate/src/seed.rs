@@ -35,7 +35,7 @@ use crate::database::DatabaseArgs;
 use crate::error::{InputError, read_file};
 use crate::reference::Reference;
 
-/// Rows per multi-row `INSERT`: 1 000 rows of at most 14 columns stay far below PostgreSQL's
+/// Rows per multi-row `INSERT`: 1 000 rows of at most 17 columns stay far below PostgreSQL's
 /// 65 535 bind parameters per statement.
 pub const CHUNK_ROWS: usize = 1_000;
 
@@ -187,6 +187,7 @@ pub fn positive_list_model(entry: &PositiveListEntry) -> positive_list::ActiveMo
         only_1210: Set(entry.only_1210),
         name_keywords: Set(entry.name_keywords.clone()),
         weight_cap_kg: Set(entry.weight_cap_kg_per_year),
+        unit2: Set(entry.unit2.clone()),
     }
 }
 
@@ -213,6 +214,9 @@ pub fn account_book_model(
         net_content: Set(item.net_content),
         net_content_unit: Set(net_content_unit.to_owned()),
         country: Set(item.country.clone()),
+        owner_code: Set(item.owner_code.clone()),
+        owner_name: Set(item.owner_name.clone()),
+        qty2_per_unit: Set(item.qty2_per_unit),
         on_hand: Set(on_hand),
         reserved: Set(Decimal::ZERO),
     }
@@ -239,6 +243,7 @@ async fn write_positive_list(
             C::Only1210,
             C::NameKeywords,
             C::WeightCapKg,
+            C::Unit2,
         ])
         .to_owned();
     for chunk in entries.chunks(CHUNK_ROWS) {
@@ -270,6 +275,9 @@ async fn write_account_book(
             C::NetContent,
             C::NetContentUnit,
             C::Country,
+            C::OwnerCode,
+            C::OwnerName,
+            C::Qty2PerUnit,
         ])
         .to_owned();
     let mut new_items = 0;

@@ -17,7 +17,6 @@ pub mod persist;
 pub mod pipeline;
 pub mod plan;
 pub mod positions;
-pub mod reference;
 pub mod relay;
 pub mod state;
 pub mod sweeper;
@@ -128,8 +127,8 @@ async fn build_pipeline(
     metrics: Metrics,
 ) -> anyhow::Result<Pipeline> {
     let reference = Reference {
-        account_book: reference::account_book(&pool).await?,
-        positive_list: reference::positive_list(&pool).await?,
+        account_book: bondgate_storage::reference::account_book(&pool).await?,
+        positive_list: bondgate_storage::reference::positive_list(&pool).await?,
         rules: config.rules.clone(),
         buyer_hash_key: config.security.buyer_hash_key()?,
     };

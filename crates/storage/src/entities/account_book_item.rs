@@ -40,6 +40,12 @@ pub struct Model {
     #[sea_orm(column_type = "Char(Some(3))")]
     pub country: String,
     /// Stock in transaction units.
+    /// The zone warehouse enterprise that keeps the account book (CEB621 `areaCode`).
+    pub owner_code: Option<String>,
+    /// Its name (CEB621 `areaName`).
+    pub owner_name: Option<String>,
+    /// Second legal quantity per transaction unit.
+    pub qty2_per_unit: Option<Decimal>,
     pub on_hand: Decimal,
     /// Stock held by declarations not yet released.
     pub reserved: Decimal,

@@ -25,6 +25,9 @@ pub struct Model {
     pub name_keywords: Vec<String>,
     /// Yearly weight cap per person, kg.
     pub weight_cap_kg: Option<Decimal>,
+    /// The tariff line's second legal unit (JGS-20).
+    #[sea_orm(column_type = "Char(Some(3))")]
+    pub unit2: Option<String>,
 }
 
 /// No relations are navigated through sea-orm.
