@@ -22,7 +22,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use bondgate_clearance::decode::{self, Doc, InRecord, Incoming};
-use bondgate_clearance::plan::{self, Reference};
 use bondgate_domain::account_book::AccountBook;
 use bondgate_domain::allocation::StockKey;
 use bondgate_domain::codes;
@@ -363,6 +362,47 @@ pub enum Handled {
     Ignored,
 }
 
+/// Reference data and settings of the baseline's decisions.
+#[derive(Debug)]
+struct Reference {
+    account_book: AccountBook,
+    positive_list: bondgate_domain::positive_list::PositiveList,
+    rules: RulesConfig,
+    buyer_hash_key: Vec<u8>,
+}
+
+impl Reference {
+    /// The buyer's quota row: the keyed hash of the ID number and the current calendar year in
+    /// Beijing, as the pipeline counts it.
+    fn quota_key(&self, bundle: &OrderBundle) -> (Vec<u8>, i16) {
+        let id = &bundle.order.buyer.id_number;
+        let hash = bondgate_domain::privacy::hash_id_number(&self.buyer_hash_key, id);
+        let hash = decode_hex(&hash);
+        let beijing = chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8");
+        let year = chrono::Datelike::year(&chrono::Utc::now().with_timezone(&beijing));
+        (hash, i16::try_from(year).unwrap_or(i16::MAX))
+    }
+
+    /// The account-book items of an order's lines.
+    fn items_needed(&self, bundle: &OrderBundle) -> BTreeSet<StockKey> {
+        bundle
+            .order
+            .lines
+            .iter()
+            .filter_map(|line| self.account_book.by_sku(line.item_no.as_deref()?))
+            .map(|item| StockKey::new(&item.ems_no, &item.item_record_no))
+            .collect()
+    }
+}
+
+/// Bytes of a lower-case hex text (the domain's hashes are hex).
+fn decode_hex(text: &str) -> Vec<u8> {
+    (0..text.len())
+        .step_by(2)
+        .filter_map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
 /// The baseline: a connection, the reference data and the keys.
 #[derive(Debug)]
 pub struct Naive {
@@ -472,10 +512,9 @@ impl Naive {
         siblings: &[document::Model],
     ) -> anyhow::Result<i32> {
         let (bundle, buyer_verified) = self.bundle(incoming, kind, siblings)?;
-        let (buyer_hash, year) = plan::quota_key(&bundle, &self.reference);
+        let (buyer_hash, year) = self.reference.quota_key(&bundle);
         let quota_row = self.quota_row(txn, &buyer_hash, year).await?;
-        let mut items = BTreeSet::new();
-        plan::items_needed(&bundle, &self.reference.account_book, &mut items);
+        let items = self.reference.items_needed(&bundle);
         let mut stock = BTreeMap::new();
         for key in items {
             let row = account_book_item::Entity::find_by_id((
@@ -705,7 +744,7 @@ fn business_key(incoming: &Incoming) -> Option<(i16, String, String)> {
             w.logistics_code.to_string(),
             w.logistics_no.clone(),
         )),
-        Doc::Cancellation(_) | Doc::Refund(_) => None,
+        Doc::Cancellation(_) | Doc::Refund(_) | Doc::LogisticsStatus(_) => None,
     }
 }
 

@@ -14,9 +14,6 @@ use rdkafka::message::Message as _;
 use rdkafka::{Offset, TopicPartitionList};
 use serde::Serialize;
 
-/// Statuses after which an order needs nothing more from the pipeline.
-pub const FINAL_STATUSES: [i32; 3] = [800, 100, 300];
-
 /// Why reading receipts failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ReceiptsError {
@@ -73,7 +70,10 @@ pub fn assigned_consumer(
 /// inventory receipt; `None` for any other receipt.
 pub fn final_receipt(payload: &[u8], record_time_ms: Option<i64>) -> Option<(String, Arrival)> {
     let receipt = Receipt::decode(payload).ok()?;
-    if receipt.flow != Flow::Inventory as i32 || !FINAL_STATUSES.contains(&receipt.return_status) {
+    // After a decision (release, hold, rejection or processing exception) an order needs nothing
+    // more from the pipeline.
+    let decided = bondgate_domain::receipts::is_decision(receipt.return_status);
+    if receipt.flow != Flow::Inventory as i32 || !decided {
         return None;
     }
     Some((

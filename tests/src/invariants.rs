@@ -57,16 +57,16 @@ const CHECKS: &[Check] = &[
     Check {
         name: "every declaration has one pipeline decision and at most one officer decision",
         sql: "SELECT d.ebp_code || '/' || d.order_no || ': ' || count(*) FILTER (WHERE r.return_status = 300)
-                     || ' holds, ' || count(*) FILTER (WHERE r.return_status IN (800, 100))
+                     || ' holds, ' || count(*) FILTER (WHERE r.return_status <> 300)
                      || ' final decision receipts'
               FROM declarations d
               LEFT JOIN receipts r ON r.ebp_code = d.ebp_code AND r.order_no = d.order_no
-                   AND r.flow = 1 AND r.return_status IN (800, 300, 100)
+                   AND r.flow = 1 AND (r.return_status IN (800, 300, 100) OR r.return_status < 0)
               GROUP BY d.id, d.ebp_code, d.order_no
               HAVING NOT ((count(*) FILTER (WHERE r.return_status = 300) = 0
-                           AND count(*) FILTER (WHERE r.return_status IN (800, 100)) = 1)
+                           AND count(*) FILTER (WHERE r.return_status <> 300) = 1)
                        OR (count(*) FILTER (WHERE r.return_status = 300) = 1
-                           AND count(*) FILTER (WHERE r.return_status IN (800, 100)) <= 1))",
+                           AND count(*) FILTER (WHERE r.return_status <> 300) <= 1))",
     },
     Check {
         name: "the latest decision receipt agrees with the declaration's status",
@@ -76,9 +76,10 @@ const CHECKS: &[Check] = &[
               CROSS JOIN LATERAL (
                 SELECT return_status FROM receipts r
                 WHERE r.ebp_code = d.ebp_code AND r.order_no = d.order_no AND r.flow = 1
-                  AND r.return_status IN (800, 300, 500, 100)
+                  AND (r.return_status IN (800, 300, 500, 100) OR r.return_status < 0)
                 ORDER BY r.sequence DESC LIMIT 1) r
-              WHERE d.status IN (800, 300, 500, 100) AND d.status <> r.return_status",
+              WHERE (d.status IN (800, 300, 500, 100) OR d.status < 0)
+                AND d.status <> r.return_status",
     },
     Check {
         name: "open review tasks are declarations still held (300) or in inspection (500)",
@@ -99,8 +100,31 @@ const CHECKS: &[Check] = &[
                      || COALESCE(invt_no, 'none')
               FROM declarations d
               WHERE (status IN (800, 300, 500) AND invt_no IS NULL)
-                 OR (status = 100 AND invt_no IS NOT NULL
+                 OR ((status = 100 OR status < 0) AND invt_no IS NOT NULL
                      AND NOT EXISTS (SELECT 1 FROM review_tasks t WHERE t.declaration_id = d.id))",
+    },
+    Check {
+        name: "buyer weights equal the accepted declarations' weights",
+        sql: "WITH accepted AS (
+                SELECT buyer_hash, quota_year, line, sum(kg) AS kg
+                FROM declarations, unnest(weight_lines, weight_kg) AS w(line, kg)
+                WHERE status IN (800, 300, 500, 120) GROUP BY 1, 2, 3)
+              SELECT encode(w.buyer_hash, 'hex') || '/' || w.year || '/' || w.tariff_line
+                     || ': used ' || w.used_kg || ' kg but accepted ' || COALESCE(a.kg, 0)
+              FROM buyer_weights w
+              LEFT JOIN accepted a ON a.buyer_hash = w.buyer_hash AND a.quota_year = w.year
+                   AND a.line = w.tariff_line
+              WHERE w.used_kg <> COALESCE(a.kg, 0)",
+    },
+    Check {
+        name: "every declaration with an inventory number has its CEB621 stored",
+        sql: "SELECT ebp_code || '/' || order_no FROM declarations
+              WHERE invt_no IS NOT NULL AND ceb621 IS NULL",
+    },
+    Check {
+        name: "stock of approved returns comes back only with the goods",
+        sql: "SELECT d.ebp_code || '/' || d.order_no || ': goods back without an approved return'
+              FROM declarations d WHERE d.goods_back_at IS NOT NULL AND d.refunded_at IS NULL",
     },
     Check {
         name: "no order is both declared and still waiting",

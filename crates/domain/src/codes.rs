@@ -74,6 +74,8 @@ codes! {
     WAYBILL_DUPLICATE_2 = -504015, "运单重复";
     /// Customs: a change or deletion (`appType` 2/3) names no waybill of the sender's.
     WAYBILL_NOT_FOUND_FOR_CHANGE = -504014, "运单标识(appType)不正确,未找到操作的运单";
+    /// Customs: a logistics status (CEB513) names no released parcel to act on.
+    LOGISTICS_STATUS_NOT_FOUND = -505014, "物流运单状态报文处理失败，未找到对应操作";
     /// Customs: the inventory was already declared.
     INVENTORY_DUPLICATE = -621004, "清单已经申报过，请勿重复申报";
     /// Customs: the purchase exceeds the single-transaction limit.

@@ -155,6 +155,66 @@ pub struct Payment {
     pub pay_time: CebDateTime,
 }
 
+/// A CEB513 logistics status: what happened to a parcel, told by its logistics company. bondgate
+/// takes any status of a released parcel as the parcel having left the zone (the spec limits
+/// `logisticsStatus` to `S`, signed for; the official sample sends `R`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LogisticsStatus {
+    /// Document id.
+    pub guid: String,
+    /// Submission time.
+    pub app_time: CebDateTime,
+    /// Logistics enterprise.
+    pub logistics_code: CustomsCode,
+    /// Its name.
+    pub logistics_name: String,
+    /// Parcel waybill number.
+    pub logistics_no: String,
+    /// The status letter as sent (`S` signed for).
+    pub logistics_status: String,
+    /// When it happened, as the logistics company says.
+    pub logistics_time: CebDateTime,
+}
+
+impl LogisticsStatus {
+    /// Parses a raw CEB513 record, reporting every problem.
+    pub fn parse(s: &raw::LogisticsStatus) -> Result<Self, Vec<Problem>> {
+        let mut problems = Problems::new();
+        let mut n = Node::new(&mut problems, "logisticsStatus");
+        let guid = n.req("guid", &s.guid, guid);
+        app_type(&mut n, &s.app_type);
+        let app_time = n.req("appTime", &s.app_time, CebDateTime::parse);
+        app_status(&mut n, &s.app_status);
+        let logistics_code = n.req("logisticsCode", &s.logistics_code, CustomsCode::parse);
+        let logistics_name = n.text("logisticsName", &s.logistics_name, 100);
+        let logistics_no = n.key("logisticsNo", &s.logistics_no, 60);
+        let status = n.req("logisticsStatus", &s.logistics_status, |t| {
+            let letter = text(t, 1)?;
+            if letter.bytes().all(|b| b.is_ascii_uppercase()) {
+                Ok(letter)
+            } else {
+                Err(FormatError::Pattern {
+                    what: "logisticsStatus",
+                    detail: "one upper-case letter",
+                })
+            }
+        });
+        let logistics_time = n.req("logisticsTime", &s.logistics_time, CebDateTime::parse);
+        n.opt_text("note", &s.note, 1000);
+        finish(problems, || {
+            Some(LogisticsStatus {
+                guid: guid?,
+                app_time: app_time?,
+                logistics_code: logistics_code?,
+                logistics_name: logistics_name?,
+                logistics_no: logistics_no?,
+                logistics_status: status?,
+                logistics_time: logistics_time?,
+            })
+        })
+    }
+}
+
 /// A CEB511 waybill. It names the order by `orderNo` only; the platform comes from the
 /// document's routing key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

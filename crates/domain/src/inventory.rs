@@ -9,6 +9,7 @@ use crate::config::TradeMode;
 use crate::documents::OrderBundle;
 use crate::evaluate::{Evaluation, Outcome};
 use crate::matching::CURRENCY_CNY;
+use crate::positive_list::PositiveList;
 use crate::status::ReturnStatus;
 use crate::types::{
     CebDate, CebDateTime, CebDateTimeMillis, CustomsCode, CustomsOffice, InvtNo, PreNo,
@@ -77,14 +78,41 @@ fn decimal_text(value: Decimal) -> String {
     value.round_dp(5).normalize().to_string()
 }
 
+/// The zone warehouse enterprise that keeps the account book of an order's first line (the
+/// CEB621 `areaCode`/`areaName`), when the book names it.
+pub fn area_of(bundle: &OrderBundle, book: &AccountBook) -> Option<(CustomsCode, String)> {
+    let sku = bundle.order.lines.first()?.item_no.as_deref()?;
+    let item = book.by_sku(sku)?;
+    let code = CustomsCode::parse(item.owner_code.as_deref()?).ok()?;
+    Some((code, item.owner_name.clone().unwrap_or_default()))
+}
+
+/// The second legal quantity and unit of `qty` units of `item`, when its tariff line has a second
+/// legal unit and the account book gives the conversion (CBEC.md §2.4: unit2 empty ⇒ qty2 empty).
+fn second_quantity(
+    item: &crate::account_book::AccountBookItem,
+    list: &PositiveList,
+    qty: Decimal,
+) -> (Option<String>, Option<String>) {
+    let unit2 = list
+        .get(&item.gcode.tariff_line())
+        .and_then(|entry| entry.unit2.clone());
+    match (unit2, item.qty2_per_unit) {
+        (Some(unit2), Some(per_unit)) => (Some(decimal_text(qty * per_unit)), Some(unit2)),
+        _ => (None, None),
+    }
+}
+
 /// Builds the 1210 CEB621 inventory: lines 1:1 with the order lines, `emsNo`/`itemRecordNo` from
-/// the account book, legal quantity `qty1 = qty × qty1_per_unit`, country `142`, pack count 1,
-/// no transport numbers. The net weight is the lines' known weight, capped at the gross weight
-/// (and the gross weight when any line's weight is unknown).
+/// the account book, legal quantity `qty1 = qty × qty1_per_unit` (and `qty2`/`unit2` for tariff
+/// lines with a second legal unit), country `142`, pack count 1, no transport numbers. The net
+/// weight is the lines' known weight, capped at the gross weight (and the gross weight when any
+/// line's weight is unknown).
 pub fn build_inventory(
     bundle: &OrderBundle,
     evaluation: &Evaluation,
     book: &AccountBook,
+    list: &PositiveList,
     ids: &DeclarationIds,
 ) -> Result<raw::Inventory, BuildError> {
     let declarable = !matches!(evaluation.outcome, Outcome::Reject { .. })
@@ -105,6 +133,7 @@ pub fn build_inventory(
             })?;
         ems_no.clone_from(&item.ems_no);
         let qty = line.qty.value();
+        let (qty2, unit2) = second_quantity(item, list, qty);
         net_weight = net_weight
             .zip(item.weight_kg(qty))
             .map(|(sum, kg)| sum + kg);
@@ -129,8 +158,8 @@ pub fn build_inventory(
             unit: item.unit.clone(),
             qty1: decimal_text(qty * item.qty1_per_unit),
             unit1: item.unit1.clone(),
-            qty2: None,
-            unit2: None,
+            qty2,
+            unit2,
             price: line.price.to_string(),
             total_price: line.total_price.to_string(),
             note: None,
@@ -140,6 +169,29 @@ pub fn build_inventory(
     let net = net_weight.map_or(gross, |kg| kg.min(gross));
     let head = inventory_head(bundle, ids, ems_no, decimal_text(net));
     Ok(raw::Inventory { head, lists })
+}
+
+/// The whole CEB621 message around one inventory, sent by the declaring agent through the DXP
+/// node `dxp_id`.
+pub fn inventory_message(
+    inventory: raw::Inventory,
+    ids: &DeclarationIds,
+    dxp_id: &str,
+) -> bondgate_ceb::CebMessage {
+    bondgate_ceb::CebMessage::Ceb621(bondgate_ceb::Declaration {
+        guid: ids.guid.clone(),
+        version: "1.0".to_owned(),
+        records: vec![inventory],
+        base_transfer: raw::BaseTransfer {
+            cop_code: ids.agent_code.to_string(),
+            cop_name: ids.agent_name.clone(),
+            dxp_mode: "DXP".to_owned(),
+            dxp_id: dxp_id.to_owned(),
+            note: None,
+        },
+        base_subscribes: Vec::new(),
+        signed: false,
+    })
 }
 
 fn inventory_head(
@@ -313,7 +365,8 @@ mod tests {
         let fixture = Fixture::new();
         let b = with_line(bundle(), "WATER-1L-6", "天然矿泉水6瓶装", dec!(60), dec!(2));
         let evaluation = evaluate(&b, &fixture.ctx(dec!(0)));
-        let inventory = build_inventory(&b, &evaluation, &fixture.book, &ids()).unwrap();
+        let inventory =
+            build_inventory(&b, &evaluation, &fixture.book, &fixture.list, &ids()).unwrap();
         let head = &inventory.head;
         assert_eq!(
             (
@@ -348,7 +401,7 @@ mod tests {
         let b = with_line(bundle(), "NOPE", "x", dec!(1), dec!(1));
         let evaluation = evaluate(&b, &fixture.ctx(dec!(0)));
         assert_eq!(
-            build_inventory(&b, &evaluation, &fixture.book, &ids()),
+            build_inventory(&b, &evaluation, &fixture.book, &fixture.list, &ids()),
             Err(BuildError::NotDeclarable)
         );
     }

@@ -42,7 +42,7 @@ pub mod tax;
 pub mod types;
 
 pub use csv_table::CsvError;
-pub use documents::{Cancellation, Order, OrderBundle, Payment, Refund, Waybill};
+pub use documents::{Cancellation, LogisticsStatus, Order, OrderBundle, Payment, Refund, Waybill};
 pub use evaluate::{EvalContext, Evaluation, Outcome, OutcomeSummary, evaluate};
 pub use problem::{Problem, Problems};
 pub use status::ReturnStatus;

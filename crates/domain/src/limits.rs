@@ -140,6 +140,38 @@ pub fn quota_credit_for_refund(
     (quota_amount * returned_value / total).round_dp_with_strategy(2, RoundingStrategy::ToZero)
 }
 
+/// The yearly weight to credit back for returned lines: per capped tariff line, the share of the
+/// line quantities returned (`lines`: line number, its tariff line, quantity declared).
+pub fn weight_credit_for_refund(
+    weights: &std::collections::BTreeMap<crate::types::TariffLine, Decimal>,
+    lines: &[(u32, crate::types::TariffLine, Decimal)],
+    returned: &[(u32, Decimal)],
+) -> std::collections::BTreeMap<crate::types::TariffLine, Decimal> {
+    let mut credits = std::collections::BTreeMap::new();
+    for (tariff, kg) in weights {
+        let (declared, back) = lines
+            .iter()
+            .filter(|(_, line_tariff, _)| line_tariff == tariff)
+            .fold(
+                (Decimal::ZERO, Decimal::ZERO),
+                |(declared, back), (gnum, _, qty)| {
+                    let returned_qty: Decimal =
+                        returned.iter().filter(|r| r.0 == *gnum).map(|r| r.1).sum();
+                    (declared + qty, back + returned_qty.min(*qty))
+                },
+            );
+        if !declared.is_zero() && !back.is_zero() {
+            let credit = if back >= declared {
+                *kg
+            } else {
+                (*kg * back / declared).round_dp_with_strategy(5, RoundingStrategy::ToZero)
+            };
+            credits.insert(tariff.clone(), credit);
+        }
+    }
+    credits
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -253,5 +285,17 @@ mod tests {
             let credit = quota_credit_for_refund(quota, &lines, &returned);
             prop_assert!(credit >= Decimal::ZERO && credit <= quota);
         }
+    }
+
+    #[test]
+    fn returned_weight_is_credited_in_proportion_and_never_more() {
+        let sugar = crate::types::TariffLine::parse("17019910").unwrap();
+        let weights = std::collections::BTreeMap::from([(sugar.clone(), dec!(2))]);
+        let lines = [(1, sugar.clone(), dec!(4))];
+        let half = weight_credit_for_refund(&weights, &lines, &[(1, dec!(2))]);
+        assert_eq!(half[&sugar], dec!(1));
+        let all = weight_credit_for_refund(&weights, &lines, &[(1, dec!(9))]);
+        assert_eq!(all[&sugar], dec!(2));
+        assert!(weight_credit_for_refund(&weights, &lines, &[(2, dec!(1))]).is_empty());
     }
 }

@@ -125,6 +125,27 @@ impl From<&raw::LogisticsHead> for v1::Waybill {
     }
 }
 
+macro_rules! logistics_status_fields {
+    ($src:expr => $ty:ty) => {
+        copy_fields!($src => $ty {
+            guid, app_type, app_time, app_status, logistics_code, logistics_name, logistics_no,
+            logistics_status, logistics_time, note,
+        })
+    };
+}
+
+impl From<&v1::LogisticsStatus> for raw::LogisticsStatus {
+    fn from(status: &v1::LogisticsStatus) -> Self {
+        logistics_status_fields!(status => raw::LogisticsStatus)
+    }
+}
+
+impl From<&raw::LogisticsStatus> for v1::LogisticsStatus {
+    fn from(status: &raw::LogisticsStatus) -> Self {
+        logistics_status_fields!(status => v1::LogisticsStatus)
+    }
+}
+
 impl From<&v1::Cancellation> for raw::InvtCancel {
     fn from(cancellation: &v1::Cancellation) -> Self {
         inventory_reference_fields!(cancellation => raw::InvtCancel)

@@ -17,10 +17,15 @@ ALTER TABLE positive_list ADD COLUMN unit2 char(3) CHECK (unit2 ~ '^[0-9]{3}$');
 -- exited_at: a logistics status (CEB513) said the parcel left the zone: from then on a
 -- cancellation is refused and the buyer must return the goods. goods_back_at: the returned goods
 -- were recorded back in the zone (`bondgate returns arrived`), when their stock came back.
+-- weight_lines/weight_kg: what the declaration counts toward the buyer's yearly weight caps,
+-- per capped tariff line (buyer_weights sums them, like buyer_quotas sums quota_amount).
 ALTER TABLE declarations
     ADD COLUMN ceb621         bytea,
     ADD COLUMN exited_at      timestamptz,
-    ADD COLUMN goods_back_at  timestamptz;
+    ADD COLUMN goods_back_at  timestamptz,
+    ADD COLUMN weight_lines   text[]     NOT NULL DEFAULT '{}',
+    ADD COLUMN weight_kg      numeric[]  NOT NULL DEFAULT '{}',
+    ADD CONSTRAINT weights_pair CHECK (cardinality(weight_lines) = cardinality(weight_kg));
 
 -- CEB513 logistics statuses, one per (waybill, status) under the order they belong to.
 CREATE TABLE logistics_status_documents (

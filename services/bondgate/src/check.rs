@@ -368,7 +368,13 @@ fn emit_inventory(
 ) -> anyhow::Result<InventoryReport> {
     let guid = uuid::Uuid::new_v4().hyphenated().to_string().to_uppercase();
     let ids = declaration_ids(bundle, beijing_now(), guid)?;
-    let xml = signed_inventory_xml(bundle, evaluation, &reference.account_book, &ids, key)?;
+    let xml = signed_inventory_xml(
+        bundle,
+        evaluation,
+        (&reference.account_book, &reference.positive_list),
+        &ids,
+        key,
+    )?;
     std::fs::write(out, xml).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
     Ok(InventoryReport {
         file: out.to_owned(),

@@ -16,11 +16,11 @@
 //! | `trafMode` | `4` (road) | parcels leave the zone by truck |
 //! | `BaseTransfer` | copCode/Name = ebc, dxpId [`PLACEHOLDER_DXP_ID`] | the sender block is mandatory |
 
-use bondgate_ceb::model::{BaseTransfer, Inventory};
 use bondgate_ceb::sign::{SignError, SigningKey, sign};
-use bondgate_ceb::{CebError, CebMessage, Declaration, to_xml};
+use bondgate_ceb::{CebError, to_xml};
 use bondgate_domain::account_book::AccountBook;
-use bondgate_domain::inventory::{BuildError, DeclarationIds, build_inventory};
+use bondgate_domain::inventory::{BuildError, DeclarationIds, build_inventory, inventory_message};
+use bondgate_domain::positive_list::PositiveList;
 use bondgate_domain::types::{CebDate, CebDateTime, CustomsOffice, FormatError, PreNo, PreNoKind};
 use bondgate_domain::{Evaluation, OrderBundle};
 use chrono::{FixedOffset, NaiveDateTime, Timelike, Utc};
@@ -96,34 +96,17 @@ pub fn declaration_ids(
     })
 }
 
-/// The whole CEB621 message around one inventory, sent by the declaring agent.
-pub fn inventory_message(inventory: Inventory, ids: &DeclarationIds) -> CebMessage {
-    CebMessage::Ceb621(Declaration {
-        guid: ids.guid.clone(),
-        version: "1.0".to_owned(),
-        records: vec![inventory],
-        base_transfer: BaseTransfer {
-            cop_code: ids.agent_code.to_string(),
-            cop_name: ids.agent_name.clone(),
-            dxp_mode: "DXP".to_owned(),
-            dxp_id: PLACEHOLDER_DXP_ID.to_owned(),
-            note: None,
-        },
-        base_subscribes: Vec::new(),
-        signed: false,
-    })
-}
-
 /// Builds, writes and signs the inventory of an evaluated bundle.
 pub fn signed_inventory_xml(
     bundle: &OrderBundle,
     evaluation: &Evaluation,
-    book: &AccountBook,
+    reference: (&AccountBook, &PositiveList),
     ids: &DeclarationIds,
     key: &SigningKey,
 ) -> Result<String, DeclareError> {
-    let inventory = build_inventory(bundle, evaluation, book, ids)?;
-    let xml = to_xml(&inventory_message(inventory, ids))?;
+    let (book, list) = reference;
+    let inventory = build_inventory(bundle, evaluation, book, list, ids)?;
+    let xml = to_xml(&inventory_message(inventory, ids, PLACEHOLDER_DXP_ID))?;
     Ok(sign(&xml, key, KEY_NAME)?)
 }
 

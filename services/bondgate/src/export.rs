@@ -1,15 +1,14 @@
-//! `bondgate export`: the signed CEB621 inventory list of a declared order, rebuilt from the
-//! stored (encrypted) documents and the declaration's numbers, as the pipeline declared it.
+//! `bondgate export`: the CEB621 inventory list of a declared order, exactly as the pipeline
+//! declared and stored it, signed.
 
 use std::path::PathBuf;
 
 use anyhow::Context;
 use bondgate_ceb::sign::{SigningKey, sign};
-use bondgate_intake::orders::{InventoryContext, inventory_xml, load};
+use bondgate_intake::orders::{inventory_xml, load};
 
 use crate::database::DatabaseArgs;
 use crate::error::{InputError, read_file};
-use crate::reference::Reference;
 
 /// Flags of `bondgate export`.
 #[derive(Debug, clap::Args)]
@@ -20,15 +19,13 @@ pub struct ExportArgs {
     /// Order number (`orderNo`).
     #[arg(long)]
     pub order_no: String,
-    /// PKCS#8 PEM of the declaring agent's SM2 key; without it a fresh key is generated (tests).
+    /// PKCS#8 PEM of the declaring agent's SM2 key, used when the stored CEB621 is unsigned
+    /// (clearance without `signing_key_path`); without it a fresh key is generated (tests).
     #[arg(long, value_name = "KEY.pem")]
     pub signing_key: Option<PathBuf>,
     /// Name put in the signature's KeyInfo.
     #[arg(long, default_value = "bondgate")]
     pub key_name: String,
-    /// Customs office of the declarations (as the clearance service's `customs_code`).
-    #[arg(long, default_value = "8012")]
-    pub customs_code: String,
     /// Write here instead of standard output.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -37,13 +34,11 @@ pub struct ExportArgs {
     pub database: DatabaseArgs,
 }
 
-/// Exports one order's signed CEB621.
+/// Exports one order's CEB621 exactly as it was declared: the stored bytes, with a signature
+/// added when clearance stored it unsigned.
 pub async fn run(args: ExportArgs) -> anyhow::Result<()> {
-    let key = signing_key(args.signing_key.as_deref())?;
     // The data key comes from the same settings the services use (BONDGATE__SECURITY__*).
     let cipher = crate::settings::data_cipher()?;
-    // The seed reference data, as `bondgate check` uses (the rebuild needs the lines' items).
-    let reference = Reference::load(None, None)?;
     let db = bondgate_storage::connect(&args.database.config()).await?;
     let pool = bondgate_storage::pool(&db);
     let record = load(pool, &cipher, &args.ebp_code, &args.order_no)
@@ -53,16 +48,16 @@ pub async fn run(args: ExportArgs) -> anyhow::Result<()> {
             flag: "--order-no",
             detail: format!("no order {}/{} is stored", args.ebp_code, args.order_no),
         })?;
-    let context = InventoryContext {
-        account_book: &reference.account_book,
-        positive_list: &reference.positive_list,
-        customs_code: &args.customs_code,
-        cipher: &cipher,
+    let stored = inventory_xml(pool, &cipher, &record)
+        .await
+        .map_err(|error| anyhow::anyhow!("{error}"))?;
+    // A declaration (appStatus 2) must carry its signature: sign what clearance did not.
+    let signed = if is_signed(&stored) {
+        stored
+    } else {
+        let key = signing_key(args.signing_key.as_deref())?;
+        sign(&stored, &key, &args.key_name).context("signing")?
     };
-    // The rebuilt list is a declaration (appStatus 2), which must carry its signature.
-    let unsigned =
-        inventory_xml(&record, &context).map_err(|error| anyhow::anyhow!("{error:?}"))?;
-    let signed = sign(&unsigned, &key, &args.key_name).context("signing")?;
     match &args.out {
         Some(path) => {
             std::fs::write(path, signed).with_context(|| format!("writing {}", path.display()))?
@@ -70,6 +65,11 @@ pub async fn run(args: ExportArgs) -> anyhow::Result<()> {
         None => println!("{signed}"),
     }
     Ok(())
+}
+
+/// Whether the CEB621 already carries an XML-DSig signature.
+fn is_signed(xml: &str) -> bool {
+    xml.contains("SignatureValue>")
 }
 
 fn signing_key(path: Option<&std::path::Path>) -> anyhow::Result<SigningKey> {

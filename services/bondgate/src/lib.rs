@@ -24,6 +24,7 @@ pub mod keys;
 pub mod migrate;
 pub mod officers;
 pub mod reference;
+pub mod returns;
 pub mod seed;
 pub mod settings;
 
@@ -53,6 +54,8 @@ pub enum Command {
     Seed(seed::SeedArgs),
     /// Create, revoke or list API keys of the intake API.
     Keys(keys::KeysArgs),
+    /// Record the goods of an approved return back in the zone (their stock comes back).
+    Returns(returns::ReturnsArgs),
     /// Bind sellers to platforms: who besides the platform may send its orders.
     Enterprises(enterprises::EnterprisesArgs),
     /// List the dead letters, or open one with the data key.
@@ -79,6 +82,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Seed(args) => seed::run(args).await,
         Command::Keys(args) => keys::run(args).await,
         Command::Enterprises(args) => enterprises::run(args).await,
+        Command::Returns(args) => returns::run(args).await,
         Command::DeadLetters(args) => dead_letters::run(args).await,
         Command::Officers(args) => officers::run(args).await,
         Command::Audit(args) => audit::run(args).await,

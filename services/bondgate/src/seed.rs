@@ -43,7 +43,14 @@ pub const CHUNK_ROWS: usize = 1_000;
 pub const SEED_ENTERPRISES: &str = include_str!("../seed/enterprises.csv");
 
 /// The roles an enterprise may hold (the `enterprises.roles` column).
-pub const ROLES: [&str; 5] = ["platform", "ecommerce", "payment", "logistics", "agent"];
+pub const ROLES: [&str; 6] = [
+    "platform",
+    "ecommerce",
+    "payment",
+    "logistics",
+    "agent",
+    "warehouse",
+];
 
 /// Flags of `bondgate seed`.
 #[derive(Debug, clap::Args)]
@@ -404,7 +411,15 @@ mod tests {
     #[test]
     fn the_seed_enterprises_cover_every_party() {
         let rows = parse_enterprises(SEED_ENTERPRISES.as_bytes()).unwrap();
-        assert_eq!(rows.len(), 8);
+        assert_eq!(rows.len(), 9);
+        let warehouses = rows
+            .iter()
+            .filter(|r| r.roles.iter().any(|x| x == "warehouse"));
+        assert_eq!(
+            warehouses.count(),
+            1,
+            "the keeper of the sample account book"
+        );
         for role in ["platform", "ecommerce", "payment", "logistics"] {
             let count = rows
                 .iter()

@@ -63,6 +63,15 @@ pub struct ClearanceConfig {
     /// Customs office that accepts the declarations (JGS/T 18, 4 digits; the first half of
     /// invtNo). `8012` is a placeholder: confirm the Lianglu-Cuntan code with customs.
     pub customs_code: String,
+    /// How often the account book and the positive list are read again from the database, so
+    /// that items `bondgate seed` adds are used without a restart.
+    pub reference_refresh_ms: u64,
+    /// PKCS#8 PEM file of the declaring agent's SM2 key: when set, every CEB621 is signed
+    /// (enveloped XML-DSig, SM2/SM3) as it is declared and stored; unset, they are stored
+    /// unsigned and `bondgate export --signing-key` signs them on the way out.
+    pub signing_key_path: Option<String>,
+    /// Name put in the signature's `KeyInfo`.
+    pub signing_key_name: String,
 }
 
 impl Default for ClearanceConfig {
@@ -80,6 +89,9 @@ impl Default for ClearanceConfig {
             relay_batch_max: 5_000,
             relay_interval_ms: 100,
             customs_code: "8012".to_owned(),
+            reference_refresh_ms: 30_000,
+            signing_key_path: None,
+            signing_key_name: "bondgate".to_owned(),
         }
     }
 }

@@ -344,7 +344,7 @@ pub fn run_loop(
                 catch_up(consumer, context, &stored);
                 batch.clear();
             }
-            Err(BatchError::Database(error)) => {
+            Err(error @ (BatchError::Database(_) | BatchError::Declare(_))) => {
                 context
                     .pipeline
                     .metrics

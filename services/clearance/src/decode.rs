@@ -5,7 +5,7 @@
 //! becomes a dead letter: it never blocks its partition.
 
 use bondgate_ceb::model as raw;
-use bondgate_domain::documents::{Cancellation, Order, Payment, Refund, Waybill};
+use bondgate_domain::documents::{Cancellation, LogisticsStatus, Order, Payment, Refund, Waybill};
 use bondgate_domain::problem::Problem;
 use bondgate_domain::types::{CustomsCode, FormatError, OrderNo};
 use bondgate_proto::Message;
@@ -49,6 +49,8 @@ pub enum Doc {
     Cancellation(Box<Cancellation>),
     /// CEB625.
     Refund(Box<Refund>),
+    /// CEB513.
+    LogisticsStatus(Box<LogisticsStatus>),
 }
 
 /// A usable document with where it came from.
@@ -268,6 +270,9 @@ fn check_routing(record: &InRecord, document: &v1::Document, body: &Body) -> Res
         Body::Waybill(waybill) => (None, &waybill.order_no),
         Body::Cancellation(cancel) => (Some(&cancel.ebp_code), &cancel.order_no),
         Body::Refund(refund) => (Some(&refund.ebp_code), &refund.order_no),
+        // CEB513 names no order: the envelope's (intake looked it up by the waybill) is checked
+        // against the stored declaration's waybill by the planner.
+        Body::LogisticsStatus(_) => (None, &document.order_no),
     };
     let same_platform = ebp_code.is_none_or(|code| *code == document.ebp_code);
     if !same_platform || *order_no != document.order_no {
@@ -320,6 +325,14 @@ fn parse_body(body: &Body) -> Result<Parsed, Vec<Problem>> {
                 Doc::Refund(Box::new(parsed)),
                 refund.app_type.clone(),
                 refund.encode_to_vec(),
+            )
+        }
+        Body::LogisticsStatus(status) => {
+            let parsed = LogisticsStatus::parse(&raw::LogisticsStatus::from(status))?;
+            (
+                Doc::LogisticsStatus(Box::new(parsed)),
+                status.app_type.clone(),
+                status.encode_to_vec(),
             )
         }
     })

@@ -21,13 +21,15 @@ pub mod relay;
 pub mod state;
 pub mod sweeper;
 
-use crate::config::Config;
+use crate::config::{ClearanceConfig, Config};
 use crate::consumer::{ClearanceContext, LoopSettings};
 use crate::metrics::Metrics;
 use crate::pipeline::Pipeline;
-use crate::plan::Reference;
 use crate::positions::PositionsKey;
 use anyhow::Context as _;
+use bondgate_ceb::sign::SigningKey;
+use bondgate_domain::types::CustomsOffice;
+use bondgate_storage::reference::SharedReference;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -65,6 +67,8 @@ pub async fn run_with_listener(
     let registry = bondgate_telemetry::registry("clearance");
     let metrics = Metrics::register(&registry)?;
     let pipeline = Arc::new(build_pipeline(&config, pool.clone(), metrics.clone()).await?);
+    let refresh = Duration::from_millis(config.clearance.reference_refresh_ms.max(1));
+    let reference_refresh = pipeline.reference.spawn_refresh(pool.clone(), refresh);
     tracing::info!(listen = %listener.local_addr()?, "clearance ops endpoints up");
     let ops = tokio::spawn(serve_ops(
         listener,
@@ -109,6 +113,7 @@ pub async fn run_with_listener(
     stop_relay.notify_one();
     let _ = tokio::time::timeout(Duration::from_secs(30), relay).await;
     ops.abort();
+    reference_refresh.abort();
     outcome
 }
 
@@ -126,29 +131,43 @@ async fn build_pipeline(
     pool: sqlx::PgPool,
     metrics: Metrics,
 ) -> anyhow::Result<Pipeline> {
-    let reference = Reference {
-        account_book: bondgate_storage::reference::account_book(&pool).await?,
-        positive_list: bondgate_storage::reference::positive_list(&pool).await?,
-        rules: config.rules.clone(),
-        buyer_hash_key: config.security.buyer_hash_key()?,
-    };
+    let reference = SharedReference::load(&pool).await?;
+    let loaded = reference.current();
     tracing::info!(
-        items = reference.account_book.len(),
-        tariff_lines = reference.positive_list.len(),
+        items = loaded.account_book.len(),
+        tariff_lines = loaded.positive_list.len(),
         "reference data loaded"
     );
+    let c = &config.clearance;
+    let customs_code = CustomsOffice::parse(&c.customs_code)
+        .map_err(|error| anyhow::anyhow!("clearance.customs_code: {error}"))?;
     Ok(Pipeline {
         pool,
         cipher: config.security.cipher()?,
         reference,
+        rules: config.rules.clone(),
+        buyer_hash_key: config.security.buyer_hash_key()?,
         metrics,
         positions: PositionsKey {
-            group_id: config.clearance.group_id.clone(),
+            group_id: c.group_id.clone(),
             topic: config.kafka.topics.documents.clone(),
-            instance_id: config.clearance.instance_id.clone(),
+            instance_id: c.instance_id.clone(),
         },
-        customs_code: config.clearance.customs_code.clone(),
+        customs_code,
+        signer: signer(c)?,
     })
+}
+
+/// The declaring agent's SM2 key, when the CEB621s are to be signed.
+fn signer(config: &ClearanceConfig) -> anyhow::Result<Option<(SigningKey, String)>> {
+    let Some(path) = &config.signing_key_path else {
+        return Ok(None);
+    };
+    let pem = std::fs::read_to_string(path)
+        .with_context(|| format!("clearance.signing_key_path: reading {path}"))?;
+    let key = SigningKey::from_pkcs8_pem(&pem)
+        .map_err(|error| anyhow::anyhow!("clearance.signing_key_path {path}: {error}"))?;
+    Ok(Some((key, config.signing_key_name.clone())))
 }
 
 fn build_consumer(

@@ -1,10 +1,10 @@
 //! Writes a planned batch inside its transaction: one set-based statement per table (`UNNEST`
 //! arrays, never one placeholder per value), in a fixed order.
 
-use crate::plan::{AfterSaleRow, DocRow, Flow, NewDeclaration, Writes};
+use crate::plan::{AfterSaleRow, DocRow, NewDeclaration, Writes};
 use crate::state::OrderKey;
+use bondgate_domain::types::TariffLine;
 use bondgate_storage::crypto::PayloadCipher;
-use chrono::{Datelike, NaiveDate};
 use rust_decimal::Decimal;
 use sqlx::{PgConnection, Row};
 use std::collections::{BTreeMap, HashMap};
@@ -12,48 +12,11 @@ use std::collections::{BTreeMap, HashMap};
 /// Separator of list values packed into one text (codes, reasons); never in customs texts.
 const SEP: &str = "\u{1f}";
 
-/// Numbers of the new declarations.
-#[derive(Debug, Clone)]
-pub struct Numbering {
-    /// Customs office (4 digits), first part of invtNo.
-    pub customs_code: String,
-    /// Declaration date.
-    pub date: NaiveDate,
-}
-
-impl Numbering {
-    fn pre_no(&self, prefix: char, seq: i64) -> String {
-        format!(
-            "{prefix}{}{:09}",
-            self.date.format("%Y%m%d"),
-            seq % 1_000_000_000
-        )
-    }
-
-    fn invt_no(&self, seq: i64) -> String {
-        format!(
-            "{}{}I{:09}",
-            self.customs_code,
-            self.date.year(),
-            seq % 1_000_000_000
-        )
-    }
-
-    fn cop_no(&self, seq: i64) -> String {
-        format!(
-            "BG{}{:010}",
-            self.date.format("%Y%m%d"),
-            seq % 10_000_000_000
-        )
-    }
-}
-
 /// Writes everything; returns the ids of the new declarations by order key.
 pub async fn write(
     conn: &mut PgConnection,
     writes: &Writes,
     cipher: &PayloadCipher,
-    numbering: &Numbering,
     topic: &str,
 ) -> sqlx::Result<HashMap<OrderKey, i64>> {
     delete_documents(conn, writes).await?;
@@ -76,13 +39,15 @@ pub async fn write(
         cipher,
     )
     .await?;
-    let mut ids = insert_declarations(conn, &writes.declarations, numbering).await?;
+    let mut ids = insert_declarations(conn, &writes.declarations, cipher).await?;
     insert_lines(conn, &writes.declarations, &ids).await?;
     update_declarations(conn, writes).await?;
-    insert_after_sales(conn, &writes.after_sales, cipher, numbering).await?;
+    insert_after_sales(conn, &writes.after_sales, cipher).await?;
+    insert_exits(conn, writes, cipher).await?;
     ids.extend(existing_ids(conn, writes, &ids).await?);
     apply_movements(conn, writes, &ids).await?;
     apply_quotas(conn, &writes.quota_deltas).await?;
+    apply_weights(conn, writes).await?;
     insert_receipts(conn, writes, &ids).await?;
     insert_review_tasks(conn, writes, &ids).await?;
     insert_dead_letters(conn, writes, topic, cipher).await?;
@@ -255,7 +220,8 @@ async fn upsert_keyed(
     Ok(())
 }
 
-async fn next_numbers(conn: &mut PgConnection, count: usize) -> sqlx::Result<Vec<i64>> {
+/// `count` numbers of the `declaration_numbers` sequence (preNo, invtNo and copNo carry them).
+pub async fn next_numbers(conn: &mut PgConnection, count: usize) -> sqlx::Result<Vec<i64>> {
     if count == 0 {
         return Ok(Vec::new());
     }
@@ -270,57 +236,51 @@ async fn next_numbers(conn: &mut PgConnection, count: usize) -> sqlx::Result<Vec
 async fn insert_declarations(
     conn: &mut PgConnection,
     declarations: &[NewDeclaration],
-    numbering: &Numbering,
+    cipher: &PayloadCipher,
 ) -> sqlx::Result<HashMap<OrderKey, i64>> {
     if declarations.is_empty() {
         return Ok(HashMap::new());
     }
-    let numbers = next_numbers(conn, declarations.len()).await?;
     let d = declarations;
     let col = |f: fn(&NewDeclaration) -> String| d.iter().map(f).collect::<Vec<String>>();
     let dec = |f: fn(&NewDeclaration) -> Decimal| d.iter().map(f).collect::<Vec<Decimal>>();
+    let numbers = |f: fn(&crate::plan::Numbers) -> String| {
+        d.iter()
+            .map(|x| f(x.numbers.as_ref().expect("numbered before storing")))
+            .collect::<Vec<String>>()
+    };
     let invt: Vec<Option<String>> = d
         .iter()
-        .zip(&numbers)
-        .map(|(decl, n)| decl.gets_invt_no.then(|| numbering.invt_no(*n)))
+        .map(|x| x.numbers.as_ref().and_then(|n| n.invt_no.clone()))
         .collect();
     let rows = sqlx::query(
         "INSERT INTO declarations
            (ebp_code, order_no, ebc_code, pay_code, logistics_code, logistics_no, cop_no, pre_no,
             invt_no, status, buyer_hash, quota_year, dutiable_value, quota_amount, tax_customs,
             tax_vat, tax_consumption, tax_total, codes, reasons, receipt_seq, released_at,
-            agent_code)
+            agent_code, ceb621, weight_lines, weight_kg)
          SELECT ebp, ono, ebc, pay, lcode, lno, cop, pre, invt, status, hash, year, dutiable,
                 quota, customs, vat, consumption, customs + vat + consumption,
                 string_to_array(codes, E'\\x1f'), string_to_array(reasons, E'\\x1f'), seq,
-                CASE WHEN status = 800 THEN now() END, agent
+                CASE WHEN status = 800 THEN now() END, agent, xml,
+                string_to_array(wlines, E'\\x1f'), string_to_array(wkg, E'\\x1f')::numeric[]
          FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
                      $7::text[], $8::text[], $9::text[], $10::int[], $11::bytea[],
                      $12::smallint[], $13::numeric[], $14::numeric[], $15::numeric[],
                      $16::numeric[], $17::numeric[], $18::text[], $19::text[], $20::int[],
-                     $21::text[])
+                     $21::text[], $22::bytea[], $23::text[], $24::text[])
            AS t(ebp, ono, ebc, pay, lcode, lno, cop, pre, invt, status, hash, year, dutiable,
-                quota, customs, vat, consumption, codes, reasons, seq, agent)
+                quota, customs, vat, consumption, codes, reasons, seq, agent, xml, wlines, wkg)
          RETURNING id, ebp_code, order_no",
     )
     .bind(col(|x| x.key.0.clone()))
     .bind(col(|x| x.key.1.clone()))
-    .bind(col(|x| x.ebc_code.clone()))
-    .bind(col(|x| x.pay_code.clone()))
-    .bind(col(|x| x.logistics_code.clone()))
-    .bind(col(|x| x.logistics_no.clone()))
-    .bind(
-        numbers
-            .iter()
-            .map(|n| numbering.cop_no(*n))
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        numbers
-            .iter()
-            .map(|n| numbering.pre_no('B', *n))
-            .collect::<Vec<_>>(),
-    )
+    .bind(col(|x| x.bundle.order.ebc_code.to_string()))
+    .bind(col(|x| x.bundle.payment.pay_code.to_string()))
+    .bind(col(|x| x.bundle.waybill.logistics_code.to_string()))
+    .bind(col(|x| x.bundle.waybill.logistics_no.clone()))
+    .bind(numbers(|n| n.cop_no.clone()))
+    .bind(numbers(|n| n.pre_no.clone()))
     .bind(&invt)
     .bind(d.iter().map(|x| x.status).collect::<Vec<i32>>())
     .bind(
@@ -330,38 +290,21 @@ async fn insert_declarations(
     )
     .bind(d.iter().map(|x| x.quota_year).collect::<Vec<i16>>())
     .bind(dec(|x| x.evaluation.dutiable_value))
-    .bind(dec(|x| {
-        if x.gets_invt_no {
-            x.evaluation.quota_amount
-        } else {
-            Decimal::ZERO
-        }
-    }))
-    .bind(dec(|x| {
-        if x.gets_invt_no {
-            x.evaluation.tax.customs
-        } else {
-            Decimal::ZERO
-        }
-    }))
-    .bind(dec(|x| {
-        if x.gets_invt_no {
-            x.evaluation.tax.vat
-        } else {
-            Decimal::ZERO
-        }
-    }))
-    .bind(dec(|x| {
-        if x.gets_invt_no {
-            x.evaluation.tax.consumption
-        } else {
-            Decimal::ZERO
-        }
-    }))
+    .bind(dec(|x| accepted(x, x.evaluation.quota_amount)))
+    .bind(dec(|x| accepted(x, x.evaluation.tax.customs)))
+    .bind(dec(|x| accepted(x, x.evaluation.tax.vat)))
+    .bind(dec(|x| accepted(x, x.evaluation.tax.consumption)))
     .bind(col(|x| x.codes.join(SEP)))
     .bind(col(|x| x.reasons.join(SEP)))
     .bind(d.iter().map(|x| x.receipt_seq).collect::<Vec<i32>>())
     .bind(col(|x| x.agent_code.clone()))
+    .bind(
+        d.iter()
+            .map(|x| x.ceb621.as_ref().map(|xml| cipher.seal(xml.as_bytes())))
+            .collect::<Vec<Option<Vec<u8>>>>(),
+    )
+    .bind(col(|x| weight_lines(&x.weights)))
+    .bind(col(|x| weight_kgs(&x.weights)))
     .fetch_all(&mut *conn)
     .await?;
     rows.iter()
@@ -372,6 +315,27 @@ async fn insert_declarations(
             ))
         })
         .collect()
+}
+
+/// A rejected declaration counts nothing and owes no tax.
+fn accepted(declaration: &NewDeclaration, value: Decimal) -> Decimal {
+    if declaration.accepted {
+        value
+    } else {
+        Decimal::ZERO
+    }
+}
+
+/// The weights' tariff lines, packed like codes.
+fn weight_lines(weights: &BTreeMap<TariffLine, Decimal>) -> String {
+    let lines: Vec<String> = weights.keys().map(ToString::to_string).collect();
+    lines.join(SEP)
+}
+
+/// The weights' kilograms, in the order of [`weight_lines`].
+fn weight_kgs(weights: &BTreeMap<TariffLine, Decimal>) -> String {
+    let kgs: Vec<String> = weights.values().map(ToString::to_string).collect();
+    kgs.join(SEP)
 }
 
 async fn insert_lines(
@@ -491,15 +455,20 @@ async fn update_declarations(conn: &mut PgConnection, writes: &Writes) -> sqlx::
     if !updates.is_empty() {
         sqlx::query(
             "UPDATE declarations d SET quota_amount = u.quota, updated_at = now(), version = d.version + 1,
+                 weight_lines = string_to_array(u.wlines, E'\\x1f'),
+                 weight_kg = string_to_array(u.wkg, E'\\x1f')::numeric[],
                  cancelled_at = CASE WHEN u.cancelled THEN now() ELSE d.cancelled_at END,
                  refunded_at = CASE WHEN u.refunded THEN now() ELSE d.refunded_at END
-             FROM UNNEST($1::bigint[], $2::numeric[], $3::bool[], $4::bool[]) AS u(id, quota, cancelled, refunded)
+             FROM UNNEST($1::bigint[], $2::numeric[], $3::bool[], $4::bool[], $5::text[], $6::text[])
+               AS u(id, quota, cancelled, refunded, wlines, wkg)
              WHERE d.id = u.id",
         )
         .bind(updates.iter().map(|u| u.id).collect::<Vec<_>>())
         .bind(updates.iter().map(|u| u.quota_amount).collect::<Vec<_>>())
         .bind(updates.iter().map(|u| u.cancelled).collect::<Vec<_>>())
         .bind(updates.iter().map(|u| u.refunded).collect::<Vec<_>>())
+        .bind(updates.iter().map(|u| weight_lines(&u.weights)).collect::<Vec<_>>())
+        .bind(updates.iter().map(|u| weight_kgs(&u.weights)).collect::<Vec<_>>())
         .execute(&mut *conn)
         .await?;
     }
@@ -525,21 +494,12 @@ async fn insert_after_sales(
     conn: &mut PgConnection,
     rows: &[AfterSaleRow],
     cipher: &PayloadCipher,
-    numbering: &Numbering,
 ) -> sqlx::Result<()> {
     if rows.is_empty() {
         return Ok(());
     }
-    let numbers = next_numbers(conn, rows.len()).await?;
     let text = |f: fn(&AfterSaleRow) -> String| rows.iter().map(f).collect::<Vec<String>>();
-    let pre_nos: Vec<String> = rows
-        .iter()
-        .zip(&numbers)
-        .map(|(row, n)| {
-            let prefix = if row.flow == Flow::Refund { 'T' } else { 'C' };
-            numbering.pre_no(prefix, *n)
-        })
-        .collect();
+    let pre_nos = text(|r| r.pre_no.clone());
     sqlx::query(
         "INSERT INTO after_sales_documents
            (flow, ebp_code, order_no, invt_no, sender_code, document_id, payload, digest, pre_no,
@@ -548,7 +508,7 @@ async fn insert_after_sales(
                               $6::uuid[], $7::bytea[], $8::bytea[], $9::text[], $10::int[],
                               $11::int[], $12::bigint[])",
     )
-    .bind(rows.iter().map(|r| r.flow as i16).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.flow.code()).collect::<Vec<_>>())
     .bind(text(|r| r.key.0.clone()))
     .bind(text(|r| r.key.1.clone()))
     .bind(text(|r| r.invt_no.clone()))
@@ -576,6 +536,98 @@ async fn insert_after_sales(
             .collect::<Vec<_>>(),
     )
     .bind(rows.iter().map(|r| r.incoming.offset).collect::<Vec<_>>())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Logistics statuses (CEB513) under their order; a released parcel they name has left the zone.
+async fn insert_exits(
+    conn: &mut PgConnection,
+    writes: &Writes,
+    cipher: &PayloadCipher,
+) -> sqlx::Result<()> {
+    let e = &writes.exits;
+    if e.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO logistics_status_documents
+           (logistics_code, logistics_no, logistics_status, ebp_code, order_no, sender_code,
+            document_id, payload, digest, src_partition, src_offset)
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+                              $6::text[], $7::uuid[], $8::bytea[], $9::bytea[], $10::int[],
+                              $11::bigint[])
+         ON CONFLICT (logistics_code, logistics_no, logistics_status) DO NOTHING",
+    )
+    .bind(e.iter().map(|x| x.waybill.0.clone()).collect::<Vec<_>>())
+    .bind(e.iter().map(|x| x.waybill.1.clone()).collect::<Vec<_>>())
+    .bind(
+        e.iter()
+            .map(|x| x.logistics_status.clone())
+            .collect::<Vec<_>>(),
+    )
+    .bind(e.iter().map(|x| x.key.0.clone()).collect::<Vec<_>>())
+    .bind(e.iter().map(|x| x.key.1.clone()).collect::<Vec<_>>())
+    .bind(
+        e.iter()
+            .map(|x| x.incoming.sender_code.clone())
+            .collect::<Vec<_>>(),
+    )
+    .bind(e.iter().map(|x| x.incoming.document_id).collect::<Vec<_>>())
+    .bind(
+        e.iter()
+            .map(|x| cipher.seal(&x.incoming.payload))
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        e.iter()
+            .map(|x| x.incoming.digest.to_vec())
+            .collect::<Vec<_>>(),
+    )
+    .bind(e.iter().map(|x| x.incoming.partition).collect::<Vec<_>>())
+    .bind(e.iter().map(|x| x.incoming.offset).collect::<Vec<_>>())
+    .execute(&mut *conn)
+    .await?;
+    let exited: Vec<i64> = e.iter().filter_map(|x| x.declaration_id).collect();
+    sqlx::query(
+        "UPDATE declarations SET exited_at = now() WHERE id = ANY($1) AND exited_at IS NULL",
+    )
+    .bind(&exited)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The buyers' yearly weights, by the batch's summed deltas (rows locked when loaded).
+async fn apply_weights(conn: &mut PgConnection, writes: &Writes) -> sqlx::Result<()> {
+    let deltas: Vec<_> = writes
+        .weight_deltas
+        .iter()
+        .filter(|(_, d)| !d.is_zero())
+        .collect();
+    if deltas.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "UPDATE buyer_weights w SET used_kg = w.used_kg + t.delta
+         FROM UNNEST($1::bytea[], $2::smallint[], $3::text[], $4::numeric[]) AS t(h, y, l, delta)
+         WHERE w.buyer_hash = t.h AND w.year = t.y AND w.tariff_line = t.l",
+    )
+    .bind(
+        deltas
+            .iter()
+            .map(|((h, _, _), _)| h.clone())
+            .collect::<Vec<_>>(),
+    )
+    .bind(deltas.iter().map(|((_, y, _), _)| *y).collect::<Vec<_>>())
+    .bind(
+        deltas
+            .iter()
+            .map(|((_, _, l), _)| l.to_string())
+            .collect::<Vec<_>>(),
+    )
+    .bind(deltas.iter().map(|(_, d)| **d).collect::<Vec<_>>())
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -681,11 +733,19 @@ async fn insert_receipts(
     )
     .bind(r.iter().map(|x| x.key.0.clone()).collect::<Vec<_>>())
     .bind(r.iter().map(|x| x.key.1.clone()).collect::<Vec<_>>())
-    .bind(r.iter().map(|x| x.flow as i16).collect::<Vec<_>>())
+    .bind(r.iter().map(|x| x.receipt.flow.code()).collect::<Vec<_>>())
     .bind(r.iter().map(|x| x.sequence).collect::<Vec<_>>())
-    .bind(r.iter().map(|x| x.status).collect::<Vec<_>>())
-    .bind(r.iter().map(|x| x.info.clone()).collect::<Vec<_>>())
-    .bind(r.iter().map(|x| x.codes.join(SEP)).collect::<Vec<_>>())
+    .bind(
+        r.iter()
+            .map(|x| x.receipt.status.code())
+            .collect::<Vec<_>>(),
+    )
+    .bind(r.iter().map(|x| x.receipt.info.clone()).collect::<Vec<_>>())
+    .bind(
+        r.iter()
+            .map(|x| x.receipt.codes.join(SEP))
+            .collect::<Vec<_>>(),
+    )
     .bind(
         r.iter()
             .map(|x| ids.get(&x.key).copied())

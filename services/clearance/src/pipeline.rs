@@ -2,16 +2,19 @@
 //! order, lock stock and quotas, decide complete orders in record order, apply cancellations and
 //! returns, write everything and move the positions forward, all in ONE transaction.
 
-use crate::decode::{DeadLetter, Doc, InRecord, Incoming, decode, reparse};
+use crate::decode::{DeadLetter, Doc, InRecord, Incoming, decode};
 use crate::failpoint;
 use crate::metrics::Metrics;
-use crate::persist::{self, Numbering};
-use crate::plan::{self, Decision, OrderWork, Planner, Reference};
+use crate::persist;
+use crate::plan::declare::{self, Declarer};
+use crate::plan::{Context, OrderWork, Planner, decide};
 use crate::positions::{self, Position, PositionsKey, Rebase};
-use crate::state::{self, OrderKey, QuotaKey};
-use bondgate_domain::allocation::StockKey;
-use bondgate_domain::documents::OrderBundle;
+use crate::state::{self, OrderKey, Snapshot};
+use bondgate_ceb::sign::SigningKey;
+use bondgate_domain::config::RulesConfig;
+use bondgate_domain::types::CustomsOffice;
 use bondgate_storage::crypto::PayloadCipher;
+use bondgate_storage::reference::SharedReference;
 use sqlx::{PgConnection, PgPool};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Instant;
@@ -28,6 +31,9 @@ pub enum BatchError {
     /// The database failed (retry the same batch after a pause).
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// A CEB621 of the batch could not be made: a defect, retried like an outage so it is seen.
+    #[error("declaring: {0}")]
+    Declare(String),
 }
 
 /// What a committed batch did.
@@ -54,14 +60,20 @@ pub struct Pipeline {
     pub pool: PgPool,
     /// Seals stored documents.
     pub cipher: PayloadCipher,
-    /// Reference data and rules.
-    pub reference: Reference,
+    /// Account book and positive list, refreshed from the database.
+    pub reference: SharedReference,
+    /// Limits, tax, risk and after-sales rules.
+    pub rules: RulesConfig,
+    /// Key of the buyer ID-number hash.
+    pub buyer_hash_key: Vec<u8>,
     /// Metrics.
     pub metrics: Metrics,
     /// Whose positions these are.
     pub positions: PositionsKey,
     /// Customs office of the declarations.
-    pub customs_code: String,
+    pub customs_code: CustomsOffice,
+    /// The declaring agent's SM2 key and its name, when the CEB621s are signed.
+    pub signer: Option<(SigningKey, String)>,
 }
 
 /// How a batch treats its records.
@@ -205,15 +217,10 @@ impl Pipeline {
         }
         let transaction_started = Instant::now();
         let planner = self.plan(&mut tx, incoming, dead).await?;
-        let numbering = Numbering {
-            customs_code: self.customs_code.clone(),
-            date: plan::today(),
-        };
         persist::write(
             &mut tx,
             &planner.writes,
             &self.cipher,
-            &numbering,
             &self.positions.topic,
         )
         .await?;
@@ -280,6 +287,8 @@ impl Pipeline {
         (fresh, report)
     }
 
+    /// Loads the batch's snapshot, plans it (pure), locks what the decisions change, decides
+    /// (pure), and numbers the declarations: everything `persist::write` stores.
     async fn plan(
         &self,
         conn: &mut PgConnection,
@@ -287,169 +296,75 @@ impl Pipeline {
         dead: Vec<DeadLetter>,
     ) -> Result<Planner, BatchError> {
         let (order, groups) = group_by_order(incoming);
-        let stored = state::load_orders(conn, &order).await?;
-        let (payment_keys, waybill_keys) = business_keys(&groups);
-        let payments = state::payment_owners(conn, &payment_keys).await?;
-        let waybills = state::waybill_owners(conn, &waybill_keys).await?;
-        let bindings =
-            bondgate_storage::bindings::bound(&mut *conn, &seller_sent_orders(&groups)).await?;
-        let mut planner = Planner::with_owners(payments, waybills, bindings);
+        let snapshot = self.snapshot(conn, &order, &groups).await?;
+        let reference = self.reference.current();
+        let ctx = Context {
+            reference: &reference,
+            rules: &self.rules,
+            buyer_hash_key: &self.buyer_hash_key,
+            now: snapshot.now,
+        };
+        let Snapshot {
+            mut orders,
+            payment_owners,
+            waybill_owners,
+            bindings,
+            ..
+        } = snapshot;
+        let mut planner = Planner::new(payment_owners, waybill_owners, bindings);
         planner.writes.dead_letters = dead;
         let mut works = Vec::with_capacity(order.len());
         for (key, documents) in order.iter().zip(groups) {
             let partition = documents.first().map_or(0, |d| d.partition);
-            let mut work = OrderWork::new(
-                key.clone(),
-                partition,
-                stored.get(key).cloned().unwrap_or_default(),
-            );
+            let stored = orders.remove(key).unwrap_or_default();
+            let mut work = OrderWork::new(key.clone(), partition, stored);
             for document in documents {
                 planner.apply(&mut work, document);
             }
             planner.finish_documents(&work);
             works.push(work);
         }
-        self.decide_all(conn, &mut planner, &mut works).await?;
+        let complete = decide::complete_orders(&works);
+        let to_lock = decide::rows_to_lock(&works, &complete, &ctx);
+        let annual_limit = self.rules.limits.annual_max_cny;
+        let mut locked = state::lock(conn, &to_lock, annual_limit).await?;
+        planner.decide_all(&mut works, complete, &ctx, &mut locked);
+        planner.after_sales_all(&mut works, &ctx, &mut locked);
+        let numbers = persist::next_numbers(conn, declare::numbers_needed(&planner.writes)).await?;
+        let declarer = Declarer {
+            customs_code: &self.customs_code,
+            signer: self.signer.as_ref().map(|(key, name)| (key, name.as_str())),
+        };
+        declare::number(&mut planner.writes, &numbers, &ctx, &declarer)
+            .map_err(|error| BatchError::Declare(error.to_string()))?;
         Ok(planner)
     }
 
-    async fn decide_all(
+    /// The stored state of the batch's orders and what planning them needs (one round trip per
+    /// kind of row).
+    async fn snapshot(
         &self,
         conn: &mut PgConnection,
-        planner: &mut Planner,
-        works: &mut [OrderWork],
-    ) -> Result<(), BatchError> {
-        let bundles: Vec<Option<(OrderBundle, bool)>> =
-            works.iter().map(|w| self.bundle(w)).collect();
-        let after_sales_ids: Vec<i64> = works
+        order: &[OrderKey],
+        groups: &[Vec<Incoming>],
+    ) -> Result<Snapshot, BatchError> {
+        let mut orders = state::load_orders(conn, order, &self.cipher).await?;
+        let with_after_sales: BTreeSet<OrderKey> = order
             .iter()
-            .filter(|w| !w.after_sales().is_empty())
-            .filter_map(|w| w.declaration().map(|d| d.id))
+            .zip(groups)
+            .filter(|(_, documents)| documents.iter().any(|d| is_after_sale(&d.doc)))
+            .map(|(key, _)| key.clone())
             .collect();
-        let lines = state::load_lines(conn, &after_sales_ids).await?;
-        let (items, buyers) = self.rows_to_lock(works, &bundles, &lines);
-        let mut stock = state::lock_stock(conn, &items).await?;
-        let limit = self.reference.rules.limits.annual_max_cny;
-        let mut quotas = state::lock_quotas(conn, &buyers, limit).await?;
-        for (work, bundle) in works.iter_mut().zip(bundles) {
-            if let Some((bundle, buyer_verified)) = bundle {
-                let buyer_verified = work.identity_vouched(buyer_verified);
-                let decision = Decision {
-                    work,
-                    bundle,
-                    buyer_verified,
-                };
-                planner.decide(decision, &self.reference, &mut stock, &mut quotas);
-            }
-        }
-        for work in works.iter_mut() {
-            let declaration_lines = work
-                .declaration()
-                .and_then(|d| lines.get(&d.id))
-                .cloned()
-                .unwrap_or_default();
-            for incoming in work.after_sales().to_vec() {
-                match &incoming.doc {
-                    Doc::Cancellation(c) => {
-                        let c = c.clone();
-                        planner.cancel(
-                            work,
-                            incoming,
-                            &c,
-                            &declaration_lines,
-                            &mut stock,
-                            &mut quotas,
-                        );
-                    }
-                    Doc::Refund(r) => {
-                        let r = r.clone();
-                        planner.refund(
-                            work,
-                            incoming,
-                            &r,
-                            &declaration_lines,
-                            &mut stock,
-                            &mut quotas,
-                        );
-                    }
-                    _ => {}
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// The joined documents of a complete order (stored ones decrypted and parsed again).
-    fn bundle(&self, work: &OrderWork) -> Option<(OrderBundle, bool)> {
-        if !work.is_complete() {
-            return None;
-        }
-        let new = work.new_docs();
-        let stored = work.stored_payloads();
-        let mut docs = Vec::with_capacity(3);
-        for slot in 0..3 {
-            let parsed = match (new[slot], stored[slot]) {
-                (Some(incoming), _) => Ok((incoming.doc.clone(), incoming.buyer_verified)),
-                (None, Some(sealed)) => self
-                    .cipher
-                    .open(sealed)
-                    .map_err(|e| e.to_string())
-                    .and_then(|plain| reparse(&plain)),
-                (None, None) => Err("missing document".to_owned()),
-            };
-            match parsed {
-                Ok(doc) => docs.push(doc),
-                Err(error) => {
-                    // Stored documents were valid when stored: this is corruption or a key change.
-                    tracing::error!(order = ?work.key(), %error, "stored document unreadable");
-                    return None;
-                }
-            }
-        }
-        let mut docs = docs.into_iter();
-        let (
-            Some((Doc::Order(order), verified)),
-            Some((Doc::Payment(payment), _)),
-            Some((Doc::Waybill(waybill), _)),
-        ) = (docs.next(), docs.next(), docs.next())
-        else {
-            return None;
-        };
-        Some((
-            OrderBundle {
-                order: *order,
-                payment: *payment,
-                waybill: *waybill,
-            },
-            verified,
-        ))
-    }
-
-    fn rows_to_lock(
-        &self,
-        works: &[OrderWork],
-        bundles: &[Option<(OrderBundle, bool)>],
-        lines: &HashMap<i64, Vec<state::StoredLine>>,
-    ) -> (BTreeSet<StockKey>, BTreeSet<QuotaKey>) {
-        let mut items = BTreeSet::new();
-        let mut buyers = BTreeSet::new();
-        for (bundle, _) in bundles.iter().flatten() {
-            plan::items_needed(bundle, &self.reference.account_book, &mut items);
-            buyers.insert(plan::quota_key(bundle, &self.reference));
-        }
-        for work in works.iter().filter(|w| !w.after_sales().is_empty()) {
-            let Some(declaration) = work.declaration() else {
-                continue;
-            };
-            buyers.insert((declaration.buyer_hash.clone(), declaration.quota_year));
-            for line in lines.get(&declaration.id).into_iter().flatten() {
-                items.insert(StockKey::new(
-                    line.ems_no.clone(),
-                    line.item_record_no.clone(),
-                ));
-            }
-        }
-        (items, buyers)
+        state::load_lines(conn, &mut orders, &with_after_sales).await?;
+        let (payment_keys, waybill_keys) = business_keys(groups);
+        Ok(Snapshot {
+            orders,
+            payment_owners: state::payment_owners(conn, &payment_keys).await?,
+            waybill_owners: state::waybill_owners(conn, &waybill_keys).await?,
+            bindings: bondgate_storage::bindings::bound(&mut *conn, &seller_sent_orders(groups))
+                .await?,
+            now: state::now(conn).await?,
+        })
     }
 
     fn record_metrics(&self, planner: &Planner, records: usize, started: Instant) {
@@ -523,6 +438,13 @@ fn group_by_order(incoming: Vec<Incoming>) -> (Vec<OrderKey>, Vec<Vec<Incoming>>
         groups[slot].push(document);
     }
     (keys, groups)
+}
+
+fn is_after_sale(doc: &Doc) -> bool {
+    matches!(
+        doc,
+        Doc::Cancellation(_) | Doc::Refund(_) | Doc::LogisticsStatus(_)
+    )
 }
 
 /// `(platform, seller)` of the orders their seller sent: the bindings the batch must know.

@@ -6,6 +6,7 @@
 use crate::persist::receipt_id;
 use crate::positions::{self, Position, PositionsKey};
 use bondgate_domain::codes;
+use bondgate_domain::receipts::{self, Flow};
 use sqlx::{PgPool, Row};
 use std::collections::BTreeMap;
 
@@ -63,6 +64,7 @@ pub async fn sweep(
     .await?;
     let mut ids = Vec::with_capacity(rows.len());
     let (mut ebps, mut onos, mut seqs, mut infos) = (vec![], vec![], vec![], vec![]);
+    let mut statuses = Vec::with_capacity(rows.len());
     for row in &rows {
         let (ebp, ono, seq): (String, String, i32) = (
             row.try_get("ebp_code")?,
@@ -75,17 +77,19 @@ pub async fn sweep(
             row.try_get("has_waybill")?,
         );
         ids.push(receipt_id(&(ebp.clone(), ono.clone()), seq));
-        infos.push(
-            codes::DOCUMENTS_INCOMPLETE.return_info(&format!("三单不齐：超时未收到[{missing}]")),
-        );
+        let detail = format!("三单不齐：超时未收到[{missing}]");
+        let receipt = receipts::refusal(Flow::Inventory, codes::DOCUMENTS_INCOMPLETE, &detail);
+        statuses.push(receipt.status.code());
+        infos.push(receipt.info);
         ebps.push(ebp);
         onos.push(ono);
         seqs.push(seq);
     }
     sqlx::query(
         "INSERT INTO receipts (id, ebp_code, order_no, flow, sequence, return_status, return_info, codes)
-         SELECT id, e, o, 1, seq, 100, info, ARRAY[$6]
-         FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::int[], $5::text[]) AS t(id, e, o, seq, info)",
+         SELECT id, e, o, 1, seq, status, info, ARRAY[$6]
+         FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::int[], $5::text[], $7::int[])
+           AS t(id, e, o, seq, info, status)",
     )
     .bind(&ids)
     .bind(&ebps)
@@ -93,6 +97,7 @@ pub async fn sweep(
     .bind(&seqs)
     .bind(&infos)
     .bind(codes::DOCUMENTS_INCOMPLETE.code.to_string())
+    .bind(&statuses)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;

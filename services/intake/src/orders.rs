@@ -1,21 +1,11 @@
 //! Reading an order back: its status and receipt timeline, who is involved in it, and its CEB621
-//! inventory rebuilt from the stored (encrypted) documents.
+//! inventory as it was declared.
 
-use bondgate_ceb::model::BaseTransfer;
-use bondgate_ceb::{CebMessage, Declaration, to_xml};
-use bondgate_domain::account_book::AccountBook;
-use bondgate_domain::config::RulesConfig;
-use bondgate_domain::inventory::{DeclarationIds, build_inventory};
-use bondgate_domain::positive_list::PositiveList;
 use bondgate_domain::status::ReturnStatus;
-use bondgate_domain::types::{
-    CebDate, CebDateTime, CustomsCode, CustomsOffice, FormatError, InvtNo, PreNo,
-};
-use bondgate_domain::{EvalContext, Order, OrderBundle, Outcome, Payment, Waybill, evaluate};
 use bondgate_proto::Message;
 use bondgate_proto::v1::{self, document::Body};
 use bondgate_storage::crypto::PayloadCipher;
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use sqlx::PgPool;
@@ -131,7 +121,6 @@ pub struct OrderRecord {
     pub status: OrderStatus,
     /// Enterprises that may read it.
     pub involved: Vec<String>,
-    stored: StoredDocuments,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -237,7 +226,6 @@ pub async fn load(
             receipts,
         },
         involved,
-        stored,
     }))
 }
 
@@ -281,21 +269,14 @@ fn open(cipher: &PayloadCipher, sealed: &[u8]) -> Option<Body> {
     v1::Document::decode(plain.as_slice()).ok()?.body
 }
 
-/// The reference data and settings an inventory is rebuilt with.
-#[derive(Debug, Clone, Copy)]
-pub struct InventoryContext<'a> {
-    /// Account book.
-    pub account_book: &'a AccountBook,
-    /// Positive list.
-    pub positive_list: &'a PositiveList,
-    /// Customs office of the declarations.
-    pub customs_code: &'a str,
-    /// Document cipher.
-    pub cipher: &'a PayloadCipher,
-}
-
-/// Rebuilds the order's CEB621 (unsigned) from its stored documents and declaration ids.
-pub fn inventory_xml(record: &OrderRecord, ctx: &InventoryContext<'_>) -> Result<String, ApiError> {
+/// The order's CEB621 exactly as the pipeline declared it (stored sealed with the declaration;
+/// signed when clearance has a signing key): never rebuilt, so reference data changed since
+/// cannot change what a merchant or customs reads.
+pub async fn inventory_xml(
+    pool: &PgPool,
+    cipher: &PayloadCipher,
+    record: &OrderRecord,
+) -> Result<String, ApiError> {
     let Some(declaration) = &record.status.declaration else {
         return Err(ApiError::Conflict {
             code: "bg.order.not_declared",
@@ -303,7 +284,10 @@ pub fn inventory_xml(record: &OrderRecord, ctx: &InventoryContext<'_>) -> Result
         });
     };
     let status = ReturnStatus::from_code(declaration.status);
-    if status.is_none_or(|s| matches!(s, ReturnStatus::Rejected | ReturnStatus::Exception(_))) {
+    let failed =
+        status.is_none_or(|s| matches!(s, ReturnStatus::Rejected | ReturnStatus::Exception(_)));
+    // An officer's rejection of a held declaration keeps its inventory (and its CEB621).
+    if failed && declaration.invt_no.is_none() {
         return Err(ApiError::Conflict {
             code: "bg.order.not_declared",
             message: format!(
@@ -312,100 +296,20 @@ pub fn inventory_xml(record: &OrderRecord, ctx: &InventoryContext<'_>) -> Result
             ),
         });
     }
+    let sealed: Option<Vec<u8>> =
+        sqlx::query_scalar("SELECT ceb621 FROM declarations WHERE ebp_code = $1 AND order_no = $2")
+            .bind(&record.status.ebp_code)
+            .bind(&record.status.order_no)
+            .fetch_one(pool)
+            .await?;
     let unavailable = |why: &str| ApiError::Conflict {
         code: "bg.order.inventory_unavailable",
-        message: format!("the inventory cannot be rebuilt: {why}"),
+        message: format!("the inventory is not available: {why}"),
     };
-    let bundle = stored_bundle(&record.stored, ctx.cipher).ok_or_else(|| {
-        unavailable("the stored documents are missing, undecryptable or no longer parse")
+    let sealed = sealed.ok_or_else(|| unavailable("declared before CEB621s were stored"))?;
+    let xml = cipher.open(&sealed).map_err(|error| {
+        tracing::error!(%error, "a stored CEB621 cannot be opened");
+        unavailable("it cannot be opened with this service's data key")
     })?;
-    let config = RulesConfig::default();
-    let weights = std::collections::BTreeMap::new();
-    let eval_ctx = EvalContext {
-        account_book: ctx.account_book,
-        positive_list: ctx.positive_list,
-        config: &config,
-        buyer_annual_used_cny: Decimal::ZERO,
-        weight_used_kg: &weights,
-        buyer_identity_verified: true,
-    };
-    let mut evaluation = evaluate(&bundle, &eval_ctx);
-    // The decision was taken by the pipeline; a rebuild only needs the lines' tax, so a
-    // rejection found now (e.g. reference data changed) does not hide a declared inventory.
-    if matches!(evaluation.outcome, Outcome::Reject { .. }) {
-        evaluation.outcome = Outcome::Release;
-    }
-    let ids = declaration_ids(&bundle, declaration, ctx.customs_code)
-        .map_err(|error| unavailable(&error.to_string()))?;
-    let inventory = build_inventory(&bundle, &evaluation, ctx.account_book, &ids)
-        .map_err(|error| unavailable(&error.to_string()))?;
-    let ebc = &bundle.order;
-    let message = CebMessage::Ceb621(Declaration {
-        guid: ids.guid.clone(),
-        version: "1.0".to_owned(),
-        records: vec![inventory],
-        base_transfer: BaseTransfer {
-            cop_code: ebc.ebc_code.to_string(),
-            cop_name: ebc.ebc_name.clone(),
-            dxp_mode: "DXP".to_owned(),
-            dxp_id: "DXPENT0000000000".to_owned(),
-            note: None,
-        },
-        base_subscribes: Vec::new(),
-        signed: false,
-    });
-    to_xml(&message).map_err(|error| ApiError::Internal(format!("CEB621 emission: {error}")))
-}
-
-fn stored_bundle(stored: &StoredDocuments, cipher: &PayloadCipher) -> Option<OrderBundle> {
-    let Body::Order(order) = open(cipher, stored.order.as_deref()?)? else {
-        return None;
-    };
-    let Body::Payment(payment) = open(cipher, &stored.payment.as_ref()?.1)? else {
-        return None;
-    };
-    let Body::Waybill(waybill) = open(cipher, &stored.waybill.as_ref()?.1)? else {
-        return None;
-    };
-    Some(OrderBundle {
-        order: Order::parse(&(&order).into()).ok()?,
-        payment: Payment::parse(&(&payment).into()).ok()?,
-        waybill: Waybill::parse(&(&waybill).into()).ok()?,
-    })
-}
-
-/// Ids from the declaration row; the parties the pipeline does not store (agent, area,
-/// guarantor) are the seller, as for the pre-flight inventory of `bondgate check`.
-fn declaration_ids(
-    bundle: &OrderBundle,
-    declaration: &DeclarationView,
-    customs_code: &str,
-) -> Result<DeclarationIds, FormatError> {
-    let china = FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
-    let at = declaration.created_at.with_timezone(&china).naive_local();
-    let customs = CustomsOffice::parse(customs_code)?;
-    let ebc: CustomsCode = bundle.order.ebc_code.clone();
-    let guid = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, declaration.pre_no.as_bytes());
-    Ok(DeclarationIds {
-        guid: guid.hyphenated().to_string().to_uppercase(),
-        app_time: CebDateTime::new(at),
-        app_status: "2".to_owned(),
-        decl_date: CebDate::new(at.date()),
-        cop_no: declaration.cop_no.clone(),
-        pre_no: PreNo::parse(declaration.pre_no.trim())?,
-        invt_no: declaration
-            .invt_no
-            .as_deref()
-            .map(|no| InvtNo::parse(no.trim()))
-            .transpose()?,
-        customs_code: customs.clone(),
-        port_code: customs,
-        agent_code: ebc.clone(),
-        agent_name: bundle.order.ebc_name.clone(),
-        area_code: ebc.clone(),
-        area_name: bundle.order.ebc_name.clone(),
-        assure_code: ebc,
-        traf_mode: "4".to_owned(),
-        loct_no: None,
-    })
+    String::from_utf8(xml).map_err(|_| unavailable("it is not UTF-8"))
 }

@@ -12,7 +12,7 @@ use bondgate_ceb::{CebError, CebMessage};
 use bondgate_domain::Problem;
 use bondgate_domain::authorization::DocumentKind;
 use bondgate_domain::config::RulesConfig;
-use bondgate_domain::documents::{Cancellation, Order, Payment, Refund, Waybill};
+use bondgate_domain::documents::{Cancellation, LogisticsStatus, Order, Payment, Refund, Waybill};
 use bondgate_domain::matching::{ACTURAL_PAID, GOODS_VALUE, LINE_TOTAL};
 use bondgate_domain::types::CustomsCode;
 use bondgate_proto::Message;
@@ -38,6 +38,8 @@ pub enum Kind {
     Cancellation,
     /// CEB625.
     Refund,
+    /// CEB513.
+    LogisticsStatus,
 }
 
 impl Kind {
@@ -49,6 +51,7 @@ impl Kind {
             Self::Waybill => "waybill",
             Self::Cancellation => "cancellation",
             Self::Refund => "refund",
+            Self::LogisticsStatus => "logistics_status",
         }
     }
 
@@ -59,6 +62,7 @@ impl Kind {
             Self::Waybill,
             Self::Cancellation,
             Self::Refund,
+            Self::LogisticsStatus,
         ]
         .into_iter()
         .find(|kind| kind.name() == name)
@@ -78,6 +82,8 @@ pub enum RawDocument {
     Cancellation(Box<raw::InvtCancel>),
     /// CEB625.
     Refund(Box<raw::InvtRefund>),
+    /// CEB513: names no order; intake finds the order of its waybill ([`resolve_orders`]).
+    LogisticsStatus(Box<raw::LogisticsStatus>),
 }
 
 /// The parts of a document that decide who may send it (ADR 0006).
@@ -163,6 +169,7 @@ pub fn tracking_id(kind: Kind, business_key: &str, body: &Body) -> Uuid {
         Body::Waybill(waybill) => waybill.encode_to_vec(),
         Body::Cancellation(cancellation) => cancellation.encode_to_vec(),
         Body::Refund(refund) => refund.encode_to_vec(),
+        Body::LogisticsStatus(status) => status.encode_to_vec(),
     };
     let digest = hex::encode(Sha256::digest(&bytes));
     let name = format!("{}\n{business_key}\n{digest}", kind.name());
@@ -284,6 +291,7 @@ fn json_document(element: Value) -> JsonResult<RawDocument> {
         }
         Kind::Cancellation => RawDocument::Cancellation(Box::new(typed(fields)?)),
         Kind::Refund => RawDocument::Refund(Box::new(typed(fields)?)),
+        Kind::LogisticsStatus => RawDocument::LogisticsStatus(Box::new(typed(fields)?)),
     })
 }
 
@@ -338,11 +346,16 @@ pub fn ceb_documents(
             .into_iter()
             .map(|r| RawDocument::Refund(Box::new(r)))
             .collect(),
+        CebMessage::Ceb513(m) => m
+            .records
+            .into_iter()
+            .map(|s| RawDocument::LogisticsStatus(Box::new(s)))
+            .collect(),
         other => {
             return Err(ApiError::unprocessable(
                 "bg.request.unsupported_message",
                 format!(
-                    "{} is not accepted here; send CEB311, CEB411, CEB511, CEB623 or CEB625",
+                    "{} is not accepted here; send CEB311, CEB411, CEB511, CEB513, CEB623 or CEB625",
                     other.root_name()
                 ),
             ));
@@ -523,6 +536,20 @@ fn record_of(document: RawDocument, tolerance: Decimal) -> Result<Record, Vec<Pr
             let body = Body::Refund(v1::Refund::from(r.as_ref()));
             (Kind::Refund, ebp, order_no, key, claim, body)
         }
+        RawDocument::LogisticsStatus(status) => {
+            LogisticsStatus::parse(&status)?;
+            let key = format!(
+                "{}/{}/{}",
+                status.logistics_code, status.logistics_no, status.logistics_status
+            );
+            let claim = Claim::Waybill {
+                logistics_code: status.logistics_code.clone(),
+            };
+            let body = Body::LogisticsStatus(v1::LogisticsStatus::from(status.as_ref()));
+            // The order is found from the waybill before the record is produced.
+            let kind = Kind::LogisticsStatus;
+            (kind, String::new(), String::new(), key, claim, body)
+        }
     };
     let tracking_id = tracking_id(kind, &business_key, &body);
     // The domain refused keys with surrounding whitespace above, so the envelope, the record key
@@ -536,6 +563,46 @@ fn record_of(document: RawDocument, tolerance: Decimal) -> Result<Record, Vec<Pr
         body,
         tracking_id,
     })
+}
+
+/// Fills in the order of every logistics status (CEB513 names only its waybill) from the stored
+/// waybills; a status of a waybill bondgate does not know is refused (422), like a document that
+/// names nothing.
+pub async fn resolve_orders(pool: &sqlx::PgPool, records: &mut [Record]) -> Result<(), ApiError> {
+    let mut problems = Vec::new();
+    for (index, record) in records.iter_mut().enumerate() {
+        let Body::LogisticsStatus(status) = &record.body else {
+            continue;
+        };
+        let order: Option<(String, String)> = sqlx::query_as(
+            "SELECT ebp_code, order_no FROM waybill_documents
+             WHERE logistics_code = $1 AND logistics_no = $2",
+        )
+        .bind(&status.logistics_code)
+        .bind(&status.logistics_no)
+        .fetch_optional(pool)
+        .await?;
+        match order {
+            Some((ebp_code, order_no)) => {
+                record.ebp_code = ebp_code;
+                record.order_no = order_no;
+            }
+            None => problems.push(ApiProblem::new(
+                "bg.request.unknown_waybill",
+                Some(index),
+                "logisticsNo",
+                format!(
+                    "no waybill {}/{} is known: send the waybill (CEB511) first",
+                    status.logistics_code, status.logistics_no
+                ),
+            )),
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(invalid(problems))
+    }
 }
 
 /// The platform a waybill's sender names (JSON `ebpCode`, XML `?ebpCode=`).

@@ -17,6 +17,7 @@
 use std::sync::LazyLock;
 
 use bondgate_domain::codes::{self, ErrorCode};
+use bondgate_domain::receipts;
 use bondgate_domain::status::{ReturnStatus, transition};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
@@ -35,7 +36,7 @@ pub const REASON_CHARS_MAX: usize = 500;
 /// Shortest reason accepted where one is required, in characters.
 pub const REASON_CHARS_MIN: usize = 2;
 /// `receipts.flow` of inventory receipts (CEB622).
-const FLOW_INVENTORY: i16 = 1;
+const FLOW_INVENTORY: i16 = bondgate_domain::receipts::Flow::Inventory as i16;
 /// `stock_movements.kind`: reservation released (rejection).
 const MOVEMENT_RELEASE_RESERVATION: i16 = 3;
 /// `stock_movements.kind`: reserved stock deducted on release (800).
@@ -241,6 +242,9 @@ struct Locked {
     quota_amount: Decimal,
     buyer_hash: Vec<u8>,
     quota_year: i16,
+    /// What the declaration counts toward the buyer's yearly weight caps.
+    weight_lines: Vec<String>,
+    weight_kg: Vec<Decimal>,
     cancelled: bool,
     task_open: bool,
     assigned_to: Option<String>,
@@ -319,7 +323,7 @@ async fn lock_stock(conn: &mut PgConnection, lines: &[LineStock]) -> sqlx::Resul
 async fn lock_declaration(conn: &mut PgConnection, id: i64) -> Result<Locked, ReviewError> {
     let row = sqlx::query(
         "SELECT d.status, d.version, d.ebp_code, d.order_no, d.quota_amount, d.buyer_hash,
-                d.quota_year, d.cancelled_at IS NOT NULL AS cancelled,
+                d.quota_year, d.weight_lines, d.weight_kg, d.cancelled_at IS NOT NULL AS cancelled,
                 t.state = 'open' AS task_open, t.assigned_to, t.created_at AS held_at
          FROM declarations d JOIN review_tasks t ON t.declaration_id = d.id
          WHERE d.id = $1
@@ -337,6 +341,8 @@ async fn lock_declaration(conn: &mut PgConnection, id: i64) -> Result<Locked, Re
         quota_amount: row.try_get("quota_amount")?,
         buyer_hash: row.try_get("buyer_hash")?,
         quota_year: row.try_get("quota_year")?,
+        weight_lines: row.try_get("weight_lines")?,
+        weight_kg: row.try_get("weight_kg")?,
         cancelled: row.try_get("cancelled")?,
         task_open: row.try_get("task_open")?,
         assigned_to: row.try_get("assigned_to")?,
@@ -401,16 +407,14 @@ fn check(locked: &Locked, session: &Session, request: &Checked) -> Result<(), Re
     Ok(())
 }
 
-/// The receipt's `returnInfo` and codes, customs style.
+/// The receipt of the decision, as the domain writes it (`returnInfo` and codes, customs style).
 fn receipt_text(request: &Checked) -> (String, Vec<String>) {
-    match (request.kind, request.code) {
-        (DecisionKind::Reject, Some(code)) => (
-            code.return_info(&request.reason),
-            vec![code.code.to_string()],
-        ),
-        (DecisionKind::Inspection, _) => ("[Code:5000;Desc:查验]".to_owned(), Vec::new()),
-        _ => ("[Code:2600;Desc:放行]".to_owned(), Vec::new()),
-    }
+    let receipt = match (request.kind, request.code) {
+        (DecisionKind::Reject, Some(code)) => receipts::officer_rejected(code, &request.reason),
+        (DecisionKind::Inspection, _) => receipts::officer_inspection(),
+        _ => receipts::officer_released(),
+    };
+    (receipt.info, receipt.codes)
 }
 
 /// The stable receipt id, as the pipeline makes it: a name-based UUID of order and sequence.
@@ -435,6 +439,8 @@ async fn write(
              receipt_seq = receipt_seq + 1,
              released_at = CASE WHEN $2 = 800 THEN now() ELSE released_at END,
              quota_amount = CASE WHEN $2 = 100 THEN 0 ELSE quota_amount END,
+             weight_lines = CASE WHEN $2 = 100 THEN '{}' ELSE weight_lines END,
+             weight_kg = CASE WHEN $2 = 100 THEN '{}' ELSE weight_kg END,
              codes = CASE WHEN $2 = 100 THEN $3 ELSE codes END,
              reasons = CASE WHEN $2 = 100 THEN $4 ELSE reasons END
          WHERE id = $1 RETURNING version, receipt_seq",
@@ -451,6 +457,7 @@ async fn write(
         DecisionKind::Reject => {
             move_stock(conn, id, lines, MOVEMENT_RELEASE_RESERVATION).await?;
             credit_quota(conn, locked).await?;
+            credit_weights(conn, locked).await?;
         }
         DecisionKind::Inspection => {}
     }
@@ -581,6 +588,35 @@ async fn credit_quota(conn: &mut PgConnection, locked: &Locked) -> sqlx::Result<
         .bind(locked.quota_amount)
         .execute(conn)
         .await?;
+    Ok(())
+}
+
+/// A rejected declaration's yearly weights go back to its buyer (rows locked in the pipeline's
+/// order, by tariff line, before they change).
+async fn credit_weights(conn: &mut PgConnection, locked: &Locked) -> sqlx::Result<()> {
+    if locked.weight_lines.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "SELECT 1 FROM buyer_weights WHERE buyer_hash = $1 AND year = $2 AND tariff_line = ANY($3)
+         ORDER BY tariff_line FOR UPDATE",
+    )
+    .bind(&locked.buyer_hash)
+    .bind(locked.quota_year)
+    .bind(&locked.weight_lines)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "UPDATE buyer_weights w SET used_kg = w.used_kg - t.kg
+         FROM UNNEST($3::text[], $4::numeric[]) AS t(l, kg)
+         WHERE w.buyer_hash = $1 AND w.year = $2 AND w.tariff_line = t.l",
+    )
+    .bind(&locked.buyer_hash)
+    .bind(locked.quota_year)
+    .bind(&locked.weight_lines)
+    .bind(&locked.weight_kg)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

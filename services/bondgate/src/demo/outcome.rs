@@ -72,7 +72,8 @@ async fn count_decided(pool: &PgPool, orders: &[OrderKey]) -> sqlx::Result<usize
     let (count,): (i64,) = sqlx::query_as(
         "SELECT count(*) FROM unnest($1::text[], $2::text[]) AS k(e, o)
          WHERE EXISTS (SELECT 1 FROM receipts r WHERE r.ebp_code = k.e AND r.order_no = k.o
-                         AND r.return_status IN (800, 300, 100))",
+                         AND r.flow = 1
+                         AND (r.return_status IN (800, 300, 100) OR r.return_status < 0))",
     )
     .bind(ebps)
     .bind(onos)
@@ -118,7 +119,8 @@ pub async fn collect(
            SELECT r.return_status, r.codes,
                   (extract(epoch FROM r.created_at) * 1000)::bigint AS at_ms
            FROM receipts r
-           WHERE r.ebp_code = k.e AND r.order_no = k.o AND r.return_status IN (800, 300, 100)
+           WHERE r.ebp_code = k.e AND r.order_no = k.o AND r.flow = 1
+             AND (r.return_status IN (800, 300, 100) OR r.return_status < 0)
            ORDER BY r.sequence LIMIT 1) f ON true
          LEFT JOIN declarations d ON d.ebp_code = k.e AND d.order_no = k.o",
     )

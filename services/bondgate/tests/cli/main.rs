@@ -366,7 +366,7 @@ async fn seeding_twice_does_not_double_the_stock() {
         .fetch_one(pool)
         .await
         .unwrap();
-    assert_eq!(enterprises, 8);
+    assert_eq!(enterprises, 9);
 }
 
 #[test]

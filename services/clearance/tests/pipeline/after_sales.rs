@@ -207,18 +207,53 @@ async fn cancellations_and_returns_restore_stock_and_quota() -> anyhow::Result<(
             .await?,
         4
     );
-    // Everything of the 8 orders came back to stock; their quota was credited.
-    let restored = harness
-        .count("SELECT sum(on_hand)::bigint FROM account_book_items")
-        .await?
-        - on_hand_released;
-    let returned_qty = harness
-        .count(
-            "SELECT sum(l.qty)::bigint FROM declaration_lines l JOIN declarations d ON d.id = l.declaration_id
-             WHERE d.cancelled_at IS NOT NULL OR d.refunded_at IS NOT NULL",
-        )
-        .await?;
-    assert_eq!(restored, returned_qty);
+    // The cancelled orders' stock came back at once; the returned goods' stock only once they
+    // are recorded back in the zone; the quota of all 8 was credited on approval.
+    let qty_of = |condition: &'static str| {
+        let sql = format!(
+            "SELECT COALESCE(sum(l.qty), 0)::bigint FROM declaration_lines l
+             JOIN declarations d ON d.id = l.declaration_id WHERE {condition}"
+        );
+        let pool = harness.pool.clone();
+        async move {
+            anyhow::Ok(
+                sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql))
+                    .fetch_one(&pool)
+                    .await?,
+            )
+        }
+    };
+    let on_hand = || async {
+        harness
+            .count("SELECT sum(on_hand)::bigint FROM account_book_items")
+            .await
+    };
+    let cancelled_qty = qty_of("d.cancelled_at IS NOT NULL").await?;
+    assert_eq!(on_hand().await? - on_hand_released, cancelled_qty);
+    let cipher = bondgate_storage::crypto::SecurityConfig::default().cipher()?;
+    let rules = bondgate_domain::config::RulesConfig::default();
+    for order in &orders[4..8] {
+        let head = &order.order.head;
+        let mut tx = harness.pool.begin().await?;
+        let key = (head.ebp_code.as_str(), head.order_no.as_str());
+        bondgate::returns::arrived(&mut tx, &cipher, key, &rules).await?;
+        tx.commit().await?;
+    }
+    let returned_qty = qty_of("d.refunded_at IS NOT NULL").await?;
+    assert_eq!(
+        on_hand().await? - on_hand_released,
+        cancelled_qty + returned_qty
+    );
+    // Twice is refused: the goods are back already.
+    let head = &orders[4].order.head;
+    let mut tx = harness.pool.begin().await?;
+    let again = (head.ebp_code.as_str(), head.order_no.as_str());
+    assert!(
+        bondgate::returns::arrived(&mut tx, &cipher, again, &rules)
+            .await
+            .is_err()
+    );
+    drop(tx);
     let quota_after = harness
         .count("SELECT (sum(used) * 100)::bigint FROM buyer_quotas")
         .await?;

@@ -171,9 +171,10 @@ fn bodiless_and_unroutable_records(next: &mut impl FnMut() -> GeneratedOrder) ->
     let mut envelope = unknown.documents()[0].clone();
     envelope.body = None;
     let mut unknown_kind = envelope.encode_to_vec();
-    // Field 15 (wire type 2): a body kind this version does not know.
+    // Field 19 (wire type 2): a body kind this version does not know.
     let future_body = b"a CEB627 from a newer producer";
-    unknown_kind.extend_from_slice(&[(15 << 3) | 2, future_body.len() as u8]);
+    // The key (19 << 3) | 2 = 154 is past 127, so it takes two varint bytes.
+    unknown_kind.extend_from_slice(&[0x9a, 0x01, future_body.len() as u8]);
     unknown_kind.extend_from_slice(future_body);
     let bodiless = |name, generated: &GeneratedOrder, value| BadRecord {
         name,
@@ -196,7 +197,7 @@ fn bodiless_and_unroutable_records(next: &mut impl FnMut() -> GeneratedOrder) ->
     let platformless_key = format!("/{}", platformless.order_no).into_bytes();
     vec![
         bodiless("empty value", &empty, Vec::new()),
-        bodiless("unknown document kind (field 15)", &unknown, unknown_kind),
+        bodiless("unknown document kind (field 19)", &unknown, unknown_kind),
         unroutable("no key", &keyless, None, &keyless.documents()[0]),
         unroutable(
             "key of another order",

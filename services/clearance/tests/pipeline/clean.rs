@@ -67,7 +67,6 @@ async fn export_is_signed_and_verifies(harness: &Harness) -> anyhow::Result<()> 
         order_no: order_no.clone(),
         signing_key: Some(key_file),
         key_name: "test-agent".into(),
-        customs_code: "8012".into(),
         out: Some(out.clone()),
         database: bondgate::database::DatabaseArgs {
             database_url: Some(harness.url.clone()),

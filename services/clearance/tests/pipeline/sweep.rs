@@ -1,5 +1,5 @@
-//! Goal: an order whose documents never all arrive gets a final 100 receipt (`-900104`) after
-//! the configured window, and a document arriving later does not reopen it; complete orders in
+//! Goal: an order whose documents never all arrive gets a final receipt whose status is
+//! `-900104` (a processing exception) after the configured window, and a document arriving later does not reopen it; complete orders in
 //! the same traffic clear normally.
 //! Method: 20 orders, the waybill of 6 of them withheld; a 1.5 s window; then send the missing
 //! waybills late and check nothing changes for those orders.
@@ -33,7 +33,7 @@ async fn incomplete_orders_are_closed_after_the_window_and_stay_closed() -> anyh
     let service = harness.start(config);
     let incomplete = i64::try_from(late.len())?;
     bondgate_tests::wait_until("incomplete orders closed", Duration::from_secs(60), || async {
-        Ok(harness.count("SELECT count(*) FROM receipts WHERE return_status = 100 AND '-900104' = ANY(codes)").await?
+        Ok(harness.count("SELECT count(*) FROM receipts WHERE return_status = -900104 AND '-900104' = ANY(codes)").await?
             == incomplete)
     })
     .await?;

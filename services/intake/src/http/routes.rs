@@ -19,7 +19,7 @@ use crate::http::AppState;
 use crate::http::auth::Authenticated;
 use crate::http::openapi::ApiDoc;
 use crate::keys::Principal;
-use crate::orders::{self, InventoryContext, OrderStatus};
+use crate::orders::{self, OrderStatus};
 use crate::publish::OutRecord;
 use crate::submission::{self, RawDocument};
 
@@ -103,8 +103,9 @@ async fn accept(
     documents: Vec<RawDocument>,
     source_format: &str,
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
-    let records = submission::validate(documents)?;
+    let mut records = submission::validate(documents)?;
     let pool = bondgate_storage::pool(&state.db);
+    submission::resolve_orders(pool, &mut records).await?;
     authorization::authorize(pool, &principal.enterprise_code, &records).await?;
     let at_ms = chrono::Utc::now().timestamp_millis();
     let out: Vec<OutRecord> = records
@@ -321,7 +322,7 @@ pub async fn order_status(
     Ok(Json(record.status))
 }
 
-/// The order's CEB621 inventory, rebuilt from the stored documents (unsigned).
+/// The order's CEB621 inventory exactly as it was declared (signed when clearance signs).
 #[utoipa::path(
     get,
     path = "/v1/orders/{ebpCode}/{orderNo}/inventory.xml",
@@ -345,13 +346,8 @@ pub async fn order_inventory(
     Path((ebp_code, order_no)): Path<(String, String)>,
 ) -> Result<impl IntoResponse, ApiError> {
     let record = load_order(&state, &principal, &ebp_code, &order_no).await?;
-    let ctx = InventoryContext {
-        account_book: &state.reference.account_book,
-        positive_list: &state.reference.positive_list,
-        customs_code: &state.config.customs_code,
-        cipher: &state.cipher,
-    };
-    let xml = orders::inventory_xml(&record, &ctx)?;
+    let pool = bondgate_storage::pool(&state.db);
+    let xml = orders::inventory_xml(pool, &state.cipher, &record).await?;
     Ok((
         [(header::CONTENT_TYPE, "application/xml; charset=utf-8")],
         xml,
