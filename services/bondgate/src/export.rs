@@ -9,7 +9,7 @@ use bondgate_intake::orders::{InventoryContext, inventory_xml, load};
 
 use crate::database::DatabaseArgs;
 use crate::error::{InputError, read_file};
-use crate::reference::Reference;
+use crate::reference::ReferenceData;
 
 /// Flags of `bondgate export`.
 #[derive(Debug, clap::Args)]
@@ -42,10 +42,12 @@ pub async fn run(args: ExportArgs) -> anyhow::Result<()> {
     let key = signing_key(args.signing_key.as_deref())?;
     // The data key comes from the same settings the services use (BONDGATE__SECURITY__*).
     let cipher = crate::settings::data_cipher()?;
-    // The seed reference data, as `bondgate check` uses (the rebuild needs the lines' items).
-    let reference = Reference::load(None, None)?;
     let db = bondgate_storage::connect(&args.database.config()).await?;
     let pool = bondgate_storage::pool(&db);
+    // The rebuild needs the lines' items: the database's, which the pipeline declared with.
+    let reference = ReferenceData::load(pool)
+        .await
+        .context("reading the account book and positive list")?;
     let record = load(pool, &cipher, &args.ebp_code, &args.order_no)
         .await
         .map_err(|error| anyhow::anyhow!("{error:?}"))?

@@ -29,7 +29,11 @@ pub struct Config {
 
 impl bondgate_config::Validate for Config {
     fn problems(&self) -> Vec<String> {
-        self.kafka.problems()
+        let mut problems = self.kafka.problems();
+        if self.clearance.reference_refresh_ms == 0 {
+            problems.push("clearance.reference_refresh_ms must be at least 1".to_owned());
+        }
+        problems
     }
 }
 
@@ -63,6 +67,10 @@ pub struct ClearanceConfig {
     /// Customs office that accepts the declarations (JGS/T 18, 4 digits; the first half of
     /// invtNo). `8012` is a placeholder: confirm the Lianglu-Cuntan code with customs.
     pub customs_code: String,
+    /// How often the account book and positive list are read again from the database, so items
+    /// `bondgate seed` adds are used without a restart; the same value as
+    /// `intake.reference_refresh_ms`.
+    pub reference_refresh_ms: u64,
 }
 
 impl Default for ClearanceConfig {
@@ -80,6 +88,7 @@ impl Default for ClearanceConfig {
             relay_batch_max: 5_000,
             relay_interval_ms: 100,
             customs_code: "8012".to_owned(),
+            reference_refresh_ms: 30_000,
         }
     }
 }

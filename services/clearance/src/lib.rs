@@ -28,6 +28,7 @@ use crate::pipeline::Pipeline;
 use crate::plan::Reference;
 use crate::positions::PositionsKey;
 use anyhow::Context as _;
+use bondgate_storage::reference::SharedReference;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -64,7 +65,13 @@ pub async fn run_with_listener(
     let pool = bondgate_storage::pool(&db).clone();
     let registry = bondgate_telemetry::registry("clearance");
     let metrics = Metrics::register(&registry)?;
-    let pipeline = Arc::new(build_pipeline(&config, pool.clone(), metrics.clone()).await?);
+    let (reference, refresh) = start_reference(&config, &pool).await?;
+    let pipeline = Arc::new(build_pipeline(
+        &config,
+        pool.clone(),
+        &reference,
+        metrics.clone(),
+    )?);
     tracing::info!(listen = %listener.local_addr()?, "clearance ops endpoints up");
     let ops = tokio::spawn(serve_ops(
         listener,
@@ -109,6 +116,7 @@ pub async fn run_with_listener(
     stop_relay.notify_one();
     let _ = tokio::time::timeout(Duration::from_secs(30), relay).await;
     ops.abort();
+    refresh.abort();
     outcome
 }
 
@@ -121,22 +129,43 @@ impl Drop for StopOnDrop {
     }
 }
 
-async fn build_pipeline(
+/// Loads the account book and positive list from the database, the one source every service
+/// decides on, and refreshes them every `clearance.reference_refresh_ms` until the returned task
+/// is aborted.
+pub async fn start_reference(
+    config: &Config,
+    pool: &sqlx::PgPool,
+) -> anyhow::Result<(SharedReference, tokio::task::JoinHandle<()>)> {
+    let reference = SharedReference::load(pool)
+        .await
+        .context("loading the account book and positive list")?;
+    let data = reference.current();
+    tracing::info!(
+        items = data.account_book.len(),
+        tariff_lines = data.positive_list.len(),
+        "reference data loaded"
+    );
+    let interval = Duration::from_millis(config.clearance.reference_refresh_ms);
+    let refresh = reference.spawn_refresh(pool.clone(), interval);
+    Ok((reference, refresh))
+}
+
+/// The pipeline, deciding on the reference data current at start. (It holds its own copy in
+/// `plan::Reference` until `Pipeline` takes the [`SharedReference`] and reads `current()` once
+/// per batch; the refresh then reaches the decisions.)
+fn build_pipeline(
     config: &Config,
     pool: sqlx::PgPool,
+    shared: &SharedReference,
     metrics: Metrics,
 ) -> anyhow::Result<Pipeline> {
+    let data = shared.current();
     let reference = Reference {
-        account_book: bondgate_storage::reference::account_book(&pool).await?,
-        positive_list: bondgate_storage::reference::positive_list(&pool).await?,
+        account_book: data.account_book.clone(),
+        positive_list: data.positive_list.clone(),
         rules: config.rules.clone(),
         buyer_hash_key: config.security.buyer_hash_key()?,
     };
-    tracing::info!(
-        items = reference.account_book.len(),
-        tariff_lines = reference.positive_list.len(),
-        "reference data loaded"
-    );
     Ok(Pipeline {
         pool,
         cipher: config.security.cipher()?,
