@@ -500,8 +500,9 @@ fn json_seeds(dir: &Path, order: &GeneratedOrder) -> Result<()> {
         ),
         ("request_not_utf8.json", b"[{\"type\": \"\xFF\"}]".to_vec()),
     ];
+    let rules = bondgate_intake::Config::default().rules;
     for (name, bytes) in seeds {
-        let outcome = match parse_json(&bytes, 100).and_then(validate) {
+        let outcome = match parse_json(&bytes, 100).and_then(|docs| validate(docs, &rules)) {
             Ok(records) => format!("ok, {} records", records.len()),
             Err(error) => format!("error {}", error.code()),
         };

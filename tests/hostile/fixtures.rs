@@ -2,6 +2,7 @@
 //! payment and waybill as JSON, cancellations and returns, and the same documents as the
 //! records intake would produce, for attacks that skip intake.
 
+use bondgate_domain::config::RulesConfig;
 use bondgate_intake::submission;
 use bondgate_proto::v1;
 use serde_json::{Value, json};
@@ -137,6 +138,6 @@ pub fn bundle(order_no: &str, parties: Parties) -> [(&'static str, Value); 3] {
 pub fn record(document: &Value, sender: &str) -> v1::Document {
     let bytes = serde_json::to_vec(&json!([document])).expect("JSON");
     let raw = submission::parse_json(&bytes, 100).expect("a well-formed document");
-    let records = submission::validate(raw).expect("a valid document");
+    let records = submission::validate(raw, &RulesConfig::default()).expect("a valid document");
     records[0].to_document(sender, "json", chrono::Utc::now().timestamp_millis())
 }

@@ -144,6 +144,26 @@ pub struct Evaluation {
     pub findings: Vec<Finding>,
 }
 
+impl Evaluation {
+    /// The tax totals the declaration carries: the computed tax when it is accepted (released
+    /// or held), nothing when it is rejected (a rejected declaration levies no tax). What the
+    /// pipeline stores and what a pre-flight reports.
+    pub fn levied_tax(&self) -> TaxSummary {
+        match self.outcome {
+            Outcome::Reject { .. } => TaxSummary::default(),
+            Outcome::Release | Outcome::Hold { .. } => self.tax,
+        }
+    }
+
+    /// The lines the declaration carries with their tax: none when it is rejected.
+    pub fn levied_lines(&self) -> &[LineTax] {
+        match self.outcome {
+            Outcome::Reject { .. } => &[],
+            Outcome::Release | Outcome::Hold { .. } => &self.lines,
+        }
+    }
+}
+
 /// Rejections and holds gathered while evaluating.
 #[derive(Debug, Default)]
 struct Verdict {
@@ -547,6 +567,21 @@ pub(crate) mod tests {
             reasons[0],
             "购买人已用购买额度为[25500]，本次购买将超过年度限额[26000]"
         );
+    }
+
+    #[test]
+    fn a_rejected_declaration_levies_no_tax_and_keeps_no_lines() {
+        // The tax is still computed (it explains the rejection); only what is levied is zero.
+        let fixture = Fixture::new();
+        let b = with_line(bundle(), "WATER-500ML", "天然矿泉水", dec!(410.00), dec!(1));
+        let released = evaluate(&b, &fixture.ctx(dec!(0)));
+        assert_eq!(released.levied_tax(), released.tax);
+        assert_eq!(released.levied_lines(), released.lines.as_slice());
+        let rejected = evaluate(&b, &fixture.ctx(dec!(25800)));
+        assert!(matches!(rejected.outcome, Outcome::Reject { .. }));
+        assert_eq!(rejected.tax.vat, dec!(37.31));
+        assert_eq!(rejected.levied_tax(), TaxSummary::default());
+        assert!(rejected.levied_lines().is_empty());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! `POST /v1/documents` bodies: any bytes end in validated records or an error with a stable
 //! machine code (and, for refused documents, a code on every problem), never a panic.
 
+use bondgate_intake::Config;
 use bondgate_intake::error::ApiError;
 use bondgate_intake::submission::{parse_json, validate};
 
@@ -15,7 +16,8 @@ pub fn intake_json(bytes: &[u8]) {
     };
     assert!((1..=RECORDS_MAX).contains(&documents.len()));
     let count = documents.len();
-    match validate(documents) {
+    // The intake's default rules (their arithmetic tolerance, 0).
+    match validate(documents, &Config::default().rules) {
         Ok(records) => {
             assert_eq!(records.len(), count);
             for record in &records {

@@ -1,6 +1,10 @@
 //! `bondgate check`: evaluates one order/payment/waybill bundle as the clearance pipeline would,
 //! without stock, and prints the verdict as JSON.
 //!
+//! The pipeline's inputs are used: the account book and positive list of the database (unless
+//! CSV files or the SAMPLE seed are asked for, for offline runs; the report's `reference` says
+//! which) and the rules the services are configured with (`[rules]`).
+//!
 //! Merchants pre-flight their documents with it, so every outcome of the rules is a verdict
 //! (exit 0), including documents whose fields do not parse (status 100 with the format codes and
 //! field paths). Only input that cannot be a bundle at all — an unreadable file, bytes that are
@@ -9,6 +13,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use anyhow::Context;
 use bondgate_ceb::model::{LogisticsHead, Order as RawOrder, PaymentHead};
 use bondgate_ceb::sign::SigningKey;
 use bondgate_ceb::{CebMessage, Declaration};
@@ -23,9 +28,10 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use serde::Serialize;
 
 use crate::ceb::read_message;
+use crate::database::DatabaseArgs;
 use crate::declare::{beijing_now, declaration_ids, signed_inventory_xml};
 use crate::error::{InputError, read_file};
-use crate::reference::Reference;
+use crate::reference::{ReferenceData, Source};
 
 /// Flags of `bondgate check`.
 #[derive(Debug, clap::Args)]
@@ -39,12 +45,19 @@ pub struct CheckArgs {
     /// The CEB511 waybill; the first record is checked.
     #[arg(long, value_name = "W.xml")]
     pub waybill: PathBuf,
-    /// Account book CSV instead of the SAMPLE seed account book.
-    #[arg(long, value_name = "ITEMS.csv")]
+    /// Account book CSV: check offline against it and --positive-list instead of the database.
+    #[arg(long, value_name = "ITEMS.csv", requires = "positive_list")]
     pub account_book: Option<PathBuf>,
-    /// Positive list CSV instead of the SAMPLE seed positive list.
-    #[arg(long, value_name = "LIST.csv")]
+    /// Positive list CSV: check offline against it and --account-book instead of the database.
+    #[arg(long, value_name = "LIST.csv", requires = "account_book")]
     pub positive_list: Option<PathBuf>,
+    /// Check offline against the SAMPLE data compiled into bondgate (demos, tests), not a zone's.
+    #[arg(long, conflicts_with_all = ["account_book", "positive_list"])]
+    pub sample_seed: bool,
+    /// The database whose account book and positive list are used when neither the files nor
+    /// --sample-seed are given.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
     /// What the buyer has already used of the annual limit this year, CNY.
     #[arg(long, value_name = "AMOUNT", default_value = "0")]
     pub annual_used: Decimal,
@@ -125,6 +138,9 @@ pub struct InventoryReport {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CheckReport {
+    /// Where the account book and positive list came from: `database`, `files` or
+    /// `sample seed`.
+    pub reference: Source,
     /// 800 release, 300 hold for review, 100 reject.
     pub status: u16,
     /// Rejection codes (`-621005`, `-900102`, `13035`, format codes `bg.format.*`) or hold
@@ -132,9 +148,10 @@ pub struct CheckReport {
     pub codes: Vec<String>,
     /// One explanation per problem.
     pub reasons: Vec<String>,
-    /// Tax totals (zero when the lines could not be resolved).
+    /// Tax totals the declaration will carry (zero when it is rejected, as the pipeline
+    /// declares it).
     pub tax: TaxReport,
-    /// Tax per line (empty when the lines could not be resolved).
+    /// Tax per line of the declaration (none when it is rejected).
     pub lines: Vec<LineReport>,
     /// What customs would put in the receipt's `returnStatus`: 800, 300, 100 or the first
     /// negative customs code.
@@ -245,7 +262,11 @@ pub fn parse_bundle(raw: &RawBundle) -> Result<OrderBundle, Vec<Problem>> {
 }
 
 /// The verdict for documents that did not parse: a rejection with the format codes.
-pub fn report_of_problems(problems: Vec<Problem>, notes: Vec<String>) -> CheckReport {
+pub fn report_of_problems(
+    problems: Vec<Problem>,
+    reference: Source,
+    notes: Vec<String>,
+) -> CheckReport {
     let mut codes: Vec<String> = Vec::new();
     for problem in &problems {
         if !codes.iter().any(|code| *code == problem.code) {
@@ -257,6 +278,7 @@ pub fn report_of_problems(problems: Vec<Problem>, notes: Vec<String>) -> CheckRe
         .map(|p| format!("{}: {}", p.path, p.message))
         .collect();
     CheckReport {
+        reference,
         status: STATUS_REJECTED,
         codes,
         reasons,
@@ -273,20 +295,26 @@ pub fn report_of_problems(problems: Vec<Problem>, notes: Vec<String>) -> CheckRe
 }
 
 /// The verdict of an evaluation.
-pub fn report_of_evaluation(evaluation: &Evaluation, notes: Vec<String>) -> CheckReport {
+pub fn report_of_evaluation(
+    evaluation: &Evaluation,
+    reference: Source,
+    notes: Vec<String>,
+) -> CheckReport {
     let OutcomeSummary {
         status,
         codes,
         reasons,
     } = evaluation.outcome.summary();
-    let tax = &evaluation.tax;
+    // What the declaration will carry: a rejection levies no tax and keeps no lines.
+    let tax = evaluation.levied_tax();
     CheckReport {
+        reference,
         status,
         codes,
         reasons,
         tax: tax_report(tax.customs, tax.vat, tax.consumption, tax.total),
         lines: evaluation
-            .lines
+            .levied_lines()
             .iter()
             .map(|line| LineReport {
                 gnum: line.gnum,
@@ -320,20 +348,20 @@ fn tax_report(customs: Decimal, vat: Decimal, consumption: Decimal, total: Decim
     }
 }
 
-/// Evaluates a parsed bundle without stock, with the default rules.
+/// Evaluates a parsed bundle without stock under `rules`.
 pub fn evaluate_bundle(
     bundle: &OrderBundle,
-    reference: &Reference,
+    reference: &ReferenceData,
+    rules: &RulesConfig,
     annual_used_cny: Decimal,
     buyer_identity_verified: bool,
 ) -> Evaluation {
-    let config = RulesConfig::default();
     // No history: the buyer's weight used this year is unknown to a pre-flight, so zero.
     let weight_used_kg = BTreeMap::new();
     let ctx = EvalContext {
         account_book: &reference.account_book,
         positive_list: &reference.positive_list,
-        config: &config,
+        config: rules,
         buyer_annual_used_cny: annual_used_cny,
         weight_used_kg: &weight_used_kg,
         buyer_identity_verified,
@@ -362,7 +390,7 @@ fn emit_inventory(
     out: &Path,
     bundle: &OrderBundle,
     evaluation: &Evaluation,
-    reference: &Reference,
+    reference: &ReferenceData,
     key: &SigningKey,
     generated_key: bool,
 ) -> anyhow::Result<InventoryReport> {
@@ -385,9 +413,82 @@ fn emit_inventory(
     })
 }
 
+/// The reference data the flags ask for, and where it came from: the files, the SAMPLE seed,
+/// or else the database.
+async fn load_reference(args: &CheckArgs) -> anyhow::Result<(ReferenceData, Source)> {
+    if let (Some(book), Some(list)) = (&args.account_book, &args.positive_list) {
+        let data = crate::reference::files_or_sample(Some(book), Some(list))?;
+        return Ok((data, Source::Files));
+    }
+    if args.sample_seed {
+        return Ok((crate::reference::sample(), Source::SampleSeed));
+    }
+    let data = crate::reference::from_database(&args.database)
+        .await
+        .context(
+            "no reference data (give --account-book and --positive-list, or --sample-seed, \
+             to check offline)",
+        )?;
+    Ok((data, Source::Database))
+}
+
+/// What the reader of the report should know about the reference data.
+fn reference_notes(reference: &ReferenceData, source: Source) -> Vec<String> {
+    if source == Source::Database && reference.account_book.is_empty() {
+        vec!["the database's account book is empty: has `bondgate seed` run?".to_owned()]
+    } else {
+        Vec::new()
+    }
+}
+
+/// The inputs of one verdict.
+struct Judge<'a> {
+    args: &'a CheckArgs,
+    reference: &'a ReferenceData,
+    source: Source,
+    rules: &'a RulesConfig,
+    key: Option<&'a (SigningKey, bool)>,
+}
+
+impl Judge<'_> {
+    /// Evaluates a parsed bundle and writes its inventory when asked and declarable.
+    fn verdict(&self, bundle: &OrderBundle, mut notes: Vec<String>) -> anyhow::Result<CheckReport> {
+        let args = self.args;
+        let evaluation = evaluate_bundle(
+            bundle,
+            self.reference,
+            self.rules,
+            args.annual_used,
+            args.buyer_verified,
+        );
+        let inventory = match (&args.emit_inventory, self.key) {
+            (Some(out), Some((key, generated)))
+                if !matches!(evaluation.outcome, Outcome::Reject { .. }) =>
+            {
+                Some(emit_inventory(
+                    out,
+                    bundle,
+                    &evaluation,
+                    self.reference,
+                    key,
+                    *generated,
+                )?)
+            }
+            (Some(_), _) => {
+                notes.push("no inventory written: the order was rejected".to_owned());
+                None
+            }
+            (None, _) => None,
+        };
+        let mut report = report_of_evaluation(&evaluation, self.source, notes);
+        report.inventory = inventory;
+        Ok(report)
+    }
+}
+
 /// Runs `bondgate check`: prints the verdict JSON; exit 2 (an [`InputError`]) only for
 /// unusable input.
-pub fn run(args: CheckArgs) -> anyhow::Result<()> {
+pub async fn run(args: CheckArgs) -> anyhow::Result<()> {
     if args.annual_used.is_sign_negative() {
         return Err(InputError::Value {
             flag: "--annual-used",
@@ -396,45 +497,31 @@ pub fn run(args: CheckArgs) -> anyhow::Result<()> {
         .into());
     }
     let raw = load_bundle(&args)?;
-    let reference = Reference::load(args.account_book.as_deref(), args.positive_list.as_deref())?;
     // Read the key before judging, so a bad key is refused without a half-done run.
     let key = match &args.emit_inventory {
         Some(_) => Some(signing_key(args.signing_key.as_deref())?),
         None => None,
     };
+    let rules = crate::settings::rules()?;
+    let (reference, source) = load_reference(&args).await?;
     let mut notes = raw.notes.clone();
+    notes.extend(reference_notes(&reference, source));
     let report = match parse_bundle(&raw) {
         Err(problems) => {
             if args.emit_inventory.is_some() {
                 notes.push("no inventory written: the documents did not parse".to_owned());
             }
-            report_of_problems(problems, notes)
+            report_of_problems(problems, source, notes)
         }
         Ok(bundle) => {
-            let evaluation =
-                evaluate_bundle(&bundle, &reference, args.annual_used, args.buyer_verified);
-            let inventory = match (&args.emit_inventory, &key) {
-                (Some(out), Some((key, generated)))
-                    if !matches!(evaluation.outcome, Outcome::Reject { .. }) =>
-                {
-                    Some(emit_inventory(
-                        out,
-                        &bundle,
-                        &evaluation,
-                        &reference,
-                        key,
-                        *generated,
-                    )?)
-                }
-                (Some(_), _) => {
-                    notes.push("no inventory written: the order was rejected".to_owned());
-                    None
-                }
-                (None, _) => None,
+            let judge = Judge {
+                args: &args,
+                reference: &reference,
+                source,
+                rules: &rules,
+                key: key.as_ref(),
             };
-            let mut report = report_of_evaluation(&evaluation, notes);
-            report.inventory = inventory;
-            report
+            judge.verdict(&bundle, notes)?
         }
     };
     if let Some(inventory) = report.inventory.as_ref().filter(|i| i.generated_key) {
@@ -466,7 +553,7 @@ mod tests {
             Problem::new("bg.format.decimal", "orderHead.goodsValue", "not a number"),
             Problem::new("bg.format.decimal", "orderList[0].price", "not a number"),
         ];
-        let report = report_of_problems(problems, Vec::new());
+        let report = report_of_problems(problems, Source::SampleSeed, Vec::new());
         assert_eq!(report.status, STATUS_REJECTED);
         assert_eq!(report.codes, ["bg.format.decimal"]);
         assert_eq!(report.reasons[0], "orderHead.goodsValue: not a number");

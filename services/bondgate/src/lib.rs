@@ -47,6 +47,13 @@ pub enum Command {
     /// Wrap a CEB message in the DXP transport envelope, or unwrap one.
     Dxp(dxp::DxpArgs),
     /// Evaluate an order/payment/waybill bundle and print the verdict as JSON.
+    ///
+    /// The account book and positive list are the database's (`--database-url`, else
+    /// `BONDGATE__DATABASE__URL`, else the local stack's), the ones the pipeline decides on;
+    /// `--account-book` with `--positive-list` check offline against CSV files instead, and
+    /// `--sample-seed` against the SAMPLE data compiled in. The report's `reference` says which
+    /// (`database`, `files`, `sample seed`). The rules are the services' `[rules]`
+    /// (`BONDGATE_CONFIG`, `BONDGATE__RULES__*`).
     Check(check::CheckArgs),
     /// Apply, roll back or list the database migrations.
     Migrate(migrate::MigrateArgs),
@@ -77,7 +84,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Ceb(args) => ceb::run(args),
         Command::Dxp(args) => dxp::run(args),
-        Command::Check(args) => check::run(args),
+        Command::Check(args) => check::run(args).await,
         Command::Migrate(args) => migrate::run(args).await,
         Command::Seed(args) => seed::run(args).await,
         Command::Keys(args) => keys::run(args).await,

@@ -33,7 +33,6 @@ use serde::Serialize;
 
 use crate::database::DatabaseArgs;
 use crate::error::{InputError, read_file};
-use crate::reference::Reference;
 
 /// Rows per multi-row `INSERT`: 1 000 rows of at most 17 columns stay far below PostgreSQL's
 /// 65 535 bind parameters per statement.
@@ -372,7 +371,10 @@ async fn seed(args: &SeedArgs) -> anyhow::Result<SeedSummary> {
         .into());
     }
     // Validate every input before touching the database.
-    let reference = Reference::load(args.account_book.as_deref(), args.positive_list.as_deref())?;
+    let reference = crate::reference::files_or_sample(
+        args.account_book.as_deref(),
+        args.positive_list.as_deref(),
+    )?;
     let enterprises = load_enterprises(args.enterprises.as_deref())?;
     let entries: Vec<&PositiveListEntry> = reference.positive_list.iter().collect();
     let items = reference.account_book.items();

@@ -39,6 +39,7 @@ fn the_official_bundle_is_rejected_for_its_arithmetic_and_the_single_limit() {
     let dir = samples();
     let run = bondgate(&[
         "check",
+        "--sample-seed",
         "--order",
         &official(&dir, "311"),
         "--payment",

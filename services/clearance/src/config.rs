@@ -29,7 +29,11 @@ pub struct Config {
 
 impl bondgate_config::Validate for Config {
     fn problems(&self) -> Vec<String> {
-        self.kafka.problems()
+        let mut problems = self.kafka.problems();
+        if self.clearance.reference_refresh_ms == 0 {
+            problems.push("clearance.reference_refresh_ms must be at least 1".to_owned());
+        }
+        problems
     }
 }
 

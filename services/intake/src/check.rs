@@ -1,43 +1,52 @@
 //! `POST /v1/check`: the domain's pre-flight of one order/payment/waybill bundle, without stock
 //! and without sending anything; the verdict has the shape `bondgate check` prints.
+//!
+//! The documents come exactly as `POST /v1/documents` takes them and pass the same validation,
+//! refused the same way (422 `bg.request.invalid_documents` with every problem); a valid bundle
+//! is evaluated against the database's reference data and the configured rules, the pipeline's
+//! own, so the verdict is the one the pipeline will reach (stock and the buyer's stored history
+//! aside: give `annualUsedCny`).
 
 use std::collections::BTreeMap;
 
-use bondgate_ceb::model::{LogisticsHead, Order as RawOrder, PaymentHead};
 use bondgate_domain::OutcomeSummary;
-use bondgate_domain::account_book::AccountBook;
 use bondgate_domain::config::RulesConfig;
-use bondgate_domain::positive_list::PositiveList;
 use bondgate_domain::tax::TaxRegime;
 use bondgate_domain::{
     EvalContext, Evaluation, Order, OrderBundle, Payment, Problem, Waybill, evaluate,
 };
+use bondgate_storage::reference::ReferenceData;
 use rust_decimal::{Decimal, RoundingStrategy};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ApiProblem};
+use crate::submission::{self, Kind, RawDocument};
 
-/// The bundle to check.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+/// The bundle to check (the documents are validated, not sent).
+#[derive(Debug, Clone, ToSchema)]
+#[schema(rename_all = "camelCase")]
 pub struct CheckRequest {
-    /// The CEB311 order: `{"orderHead": {...}, "orderList": [...]}`.
-    #[schema(value_type = Object)]
-    pub order: RawOrder,
-    /// The CEB411 payment head.
-    #[schema(value_type = Object)]
-    pub payment: PaymentHead,
-    /// The CEB511 waybill head.
-    #[schema(value_type = Object)]
-    pub waybill: LogisticsHead,
-    /// The platform verified the buyer's identity, so the payer may differ.
-    #[serde(default)]
-    pub buyer_identity_verified: bool,
+    /// The order, its payment and its waybill, each exactly as `POST /v1/documents` takes it
+    /// (`{"type": "order", "orderHead": ..., "orderList": ..., "buyerIdentityVerified": ...}`,
+    /// `{"type": "payment", ...}`, `{"type": "waybill", "ebpCode": ..., ...}`), in any order.
+    #[schema(value_type = Vec<Object>)]
+    pub documents: Vec<RawDocument>,
     /// What the buyer already used of the annual limit this year, CNY (default 0).
-    #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub annual_used_cny: Option<Decimal>,
+}
+
+/// The documents of a check, validated as `/v1/documents` validates them.
+#[derive(Debug, Clone)]
+pub struct CheckedBundle {
+    /// The three documents.
+    pub bundle: OrderBundle,
+    /// The order carries `buyerIdentityVerified`.
+    pub buyer_identity_verified: bool,
+    /// `annualUsedCny`, 0 when absent.
+    pub annual_used_cny: Decimal,
 }
 
 /// Tax totals, CNY with two decimals.
@@ -79,91 +88,184 @@ pub struct LineReport {
 pub struct CheckReport {
     /// 800 release, 300 hold for review, 100 reject.
     pub status: u16,
-    /// Rejection codes (`-621005`, `13035`, `bg.format.*`) or hold codes (`bg.risk.*`).
+    /// Rejection codes (`-621005`, `13035`) or hold codes (`bg.risk.*`).
     pub codes: Vec<String>,
     /// One explanation per problem.
     pub reasons: Vec<String>,
-    /// Tax totals (zero when the lines could not be resolved).
+    /// Tax totals the declaration will carry (zero when it is rejected, as the pipeline
+    /// declares it).
     pub tax: TaxReport,
-    /// Tax per line.
+    /// Tax per line of the declaration (none when it is rejected).
     pub lines: Vec<LineReport>,
-    /// What a receipt's `returnStatus` would say: 800, 300, 100 or the first negative code.
+    /// The `returnStatus` of the decision's receipt: 800, 300, 100 or the first negative code.
     pub return_status: i32,
-    /// `cbec` or `full`; absent when nothing was evaluated.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub regime: Option<&'static str>,
+    /// `cbec` or `full`.
+    pub regime: &'static str,
     /// Goods + freight + insurance.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub dutiable_value: Option<String>,
+    pub dutiable_value: String,
     /// Mismatches between and within the documents.
     #[schema(value_type = Vec<Object>)]
     pub findings: Vec<serde_json::Value>,
-    /// Fields that did not parse, with their CEB paths.
-    #[schema(value_type = Vec<Object>)]
-    pub problems: Vec<serde_json::Value>,
 }
 
-/// Parses the request body strictly, reporting the path of a schema problem.
-pub fn parse_request(bytes: &[u8]) -> Result<CheckRequest, ApiError> {
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-        let path = error.path().to_string();
-        let inner = error.into_inner();
-        if inner.is_syntax() || inner.is_eof() {
-            ApiError::bad_request(
-                "bg.request.malformed_json",
-                "",
-                format!("malformed JSON: {inner}"),
-            )
-        } else {
-            let path = if path == "." { String::new() } else { path };
-            ApiError::Unprocessable {
-                code: "bg.request.schema".to_owned(),
-                message: inner.to_string(),
-                problems: vec![crate::error::ApiProblem::new(
-                    "bg.request.schema",
-                    None,
-                    path,
-                    inner.to_string(),
-                )],
-            }
-        }
+/// The request's fields besides the documents.
+const ANNUAL_USED: &str = "annualUsedCny";
+const DOCUMENTS: &str = "documents";
+
+/// Parses the request body: 400 for bytes that are not JSON, 422 for a body that is not
+/// `{"documents": [...], "annualUsedCny": ...}` or documents `/v1/documents` would refuse.
+pub fn parse_request(bytes: &[u8], records_max: usize) -> Result<CheckRequest, ApiError> {
+    let Value::Object(mut fields) = submission::parse_json_value(bytes)? else {
+        return Err(schema(
+            "",
+            "the body must be a JSON object with `documents`",
+        ));
+    };
+    let annual_used_cny = annual_used(&mut fields)?;
+    let elements = match fields.remove(DOCUMENTS) {
+        Some(Value::Array(elements)) => elements,
+        Some(_) => return Err(schema(DOCUMENTS, "documents must be a JSON array")),
+        None => return Err(schema(DOCUMENTS, "missing field `documents`")),
+    };
+    if let Some(unknown) = fields.keys().next() {
+        return Err(schema(
+            unknown,
+            format!("unknown field `{unknown}`, expected `{DOCUMENTS}` or `{ANNUAL_USED}`"),
+        ));
+    }
+    Ok(CheckRequest {
+        documents: submission::json_documents(elements, records_max)?,
+        annual_used_cny,
     })
 }
 
-/// Runs the check.
-pub fn run(request: &CheckRequest, book: &AccountBook, list: &PositiveList) -> CheckReport {
-    let parsed = (
-        Order::parse(&request.order),
-        Payment::parse(&request.payment),
-        Waybill::parse(&request.waybill),
-    );
-    let bundle = match parsed {
-        (Ok(order), Ok(payment), Ok(waybill)) => OrderBundle {
-            order,
-            payment,
-            waybill,
-        },
-        (order, payment, waybill) => {
-            let problems = [order.err(), payment.err(), waybill.err()]
-                .into_iter()
-                .flatten()
-                .flatten()
-                .collect();
-            return report_of_problems(problems);
-        }
+fn annual_used(fields: &mut Map<String, Value>) -> Result<Option<Decimal>, ApiError> {
+    let amount = match fields.remove(ANNUAL_USED) {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::String(text)) => text.trim().parse::<Decimal>().ok(),
+        Some(_) => None,
     };
-    let config = RulesConfig::default();
+    match amount {
+        Some(amount) if !amount.is_sign_negative() => Ok(Some(amount)),
+        _ => Err(schema(
+            ANNUAL_USED,
+            "annualUsedCny must be a non-negative decimal string, e.g. \"1200.50\"",
+        )),
+    }
+}
+
+fn schema(path: &str, message: impl Into<String>) -> ApiError {
+    let message = message.into();
+    ApiError::Unprocessable {
+        code: "bg.request.schema".to_owned(),
+        problems: vec![ApiProblem::new(
+            "bg.request.schema",
+            None,
+            path,
+            message.clone(),
+        )],
+        message,
+    }
+}
+
+/// Validates the documents exactly as `/v1/documents` does (same problems, same answer) and
+/// requires one order, one payment and one waybill of the same order key: what the pipeline
+/// joins into a bundle.
+pub fn bundle(request: CheckRequest, rules: &RulesConfig) -> Result<CheckedBundle, ApiError> {
+    let records = submission::validate(request.documents.clone(), rules)?;
+    let not_a_bundle = |message: String| ApiError::Unprocessable {
+        code: "bg.check.not_a_bundle".to_owned(),
+        message,
+        problems: Vec::new(),
+    };
+    let kinds: Vec<Kind> = records.iter().map(|record| record.kind).collect();
+    if kinds.len() != 3
+        || [Kind::Order, Kind::Payment, Kind::Waybill]
+            .iter()
+            .any(|k| !kinds.contains(k))
+    {
+        let names: Vec<&str> = kinds.iter().map(|kind| kind.name()).collect();
+        return Err(not_a_bundle(format!(
+            "a check takes one order, one payment and one waybill; got {}",
+            names.join(", ")
+        )));
+    }
+    let keys: Vec<String> = records.iter().map(submission::Record::key).collect();
+    if keys.iter().any(|key| *key != keys[0]) {
+        return Err(not_a_bundle(format!(
+            "the documents name different orders ({}): the pipeline would never join them",
+            keys.join(", ")
+        )));
+    }
+    let (bundle, buyer_identity_verified) =
+        parse_bundle(request.documents).map_err(submission::invalid)?;
+    Ok(CheckedBundle {
+        bundle,
+        buyer_identity_verified,
+        annual_used_cny: request.annual_used_cny.unwrap_or(Decimal::ZERO),
+    })
+}
+
+/// The domain's documents of the raw ones. They passed [`submission::validate`], so a problem
+/// here would be a defect; it is answered as a refused document rather than a crash.
+fn parse_bundle(documents: Vec<RawDocument>) -> Result<(OrderBundle, bool), Vec<ApiProblem>> {
+    let (mut order, mut payment, mut waybill, mut verified) = (None, None, None, false);
+    let mut problems = Vec::new();
+    let mut note = |index: usize, found: Vec<Problem>| {
+        problems.extend(
+            found
+                .into_iter()
+                .map(|p| ApiProblem::new(p.code.into_owned(), Some(index), p.path, p.message)),
+        );
+    };
+    for (index, document) in documents.into_iter().enumerate() {
+        match document {
+            RawDocument::Order(raw, vouched) => {
+                verified = vouched;
+                order = Order::parse(&raw).map_err(|found| note(index, found)).ok();
+            }
+            RawDocument::Payment(raw) => {
+                payment = Payment::parse(&raw)
+                    .map_err(|found| note(index, found))
+                    .ok();
+            }
+            RawDocument::Waybill(raw, _) => {
+                waybill = Waybill::parse(&raw)
+                    .map_err(|found| note(index, found))
+                    .ok();
+            }
+            RawDocument::Cancellation(_)
+            | RawDocument::Refund(_)
+            | RawDocument::LogisticsStatus(_) => {}
+        }
+    }
+    match (order, payment, waybill) {
+        (Some(order), Some(payment), Some(waybill)) if problems.is_empty() => Ok((
+            OrderBundle {
+                order,
+                payment,
+                waybill,
+            },
+            verified,
+        )),
+        _ => Err(problems),
+    }
+}
+
+/// Evaluates the bundle as the pipeline does, without stock and without the buyer's stored
+/// history (the request's `annualUsedCny` stands for it).
+pub fn run(checked: &CheckedBundle, reference: &ReferenceData, rules: &RulesConfig) -> CheckReport {
+    // No history: the buyer's weight bought this year is unknown to a pre-flight, so zero.
     let weights = BTreeMap::new();
     let ctx = EvalContext {
-        account_book: book,
-        positive_list: list,
-        config: &config,
-        buyer_annual_used_cny: request.annual_used_cny.unwrap_or(Decimal::ZERO),
+        account_book: &reference.account_book,
+        positive_list: &reference.positive_list,
+        config: rules,
+        buyer_annual_used_cny: checked.annual_used_cny,
         weight_used_kg: &weights,
-        buyer_identity_verified: request.buyer_identity_verified,
+        buyer_identity_verified: checked.buyer_identity_verified,
     };
-    report_of_evaluation(&evaluate(&bundle, &ctx))
+    report_of_evaluation(&evaluate(&checked.bundle, &ctx))
 }
 
 /// CNY with exactly two decimals, half away from zero like the tax engine.
@@ -171,39 +273,6 @@ fn money(value: Decimal) -> String {
     let mut rounded = value.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
     rounded.rescale(2);
     rounded.to_string()
-}
-
-fn tax_report(customs: Decimal, vat: Decimal, consumption: Decimal, total: Decimal) -> TaxReport {
-    TaxReport {
-        customs: money(customs),
-        vat: money(vat),
-        consumption: money(consumption),
-        total: money(total),
-    }
-}
-
-fn report_of_problems(problems: Vec<Problem>) -> CheckReport {
-    let mut codes: Vec<String> = Vec::new();
-    for problem in &problems {
-        if !codes.iter().any(|code| *code == problem.code) {
-            codes.push(problem.code.to_string());
-        }
-    }
-    CheckReport {
-        status: 100,
-        codes,
-        reasons: problems
-            .iter()
-            .map(|p| format!("{}: {}", p.path, p.message))
-            .collect(),
-        tax: tax_report(Decimal::ZERO, Decimal::ZERO, Decimal::ZERO, Decimal::ZERO),
-        lines: Vec::new(),
-        return_status: 100,
-        regime: None,
-        dutiable_value: None,
-        findings: Vec::new(),
-        problems: problems.iter().map(to_json).collect(),
-    }
 }
 
 fn to_json<T: Serialize>(value: &T) -> serde_json::Value {
@@ -216,14 +285,20 @@ fn report_of_evaluation(evaluation: &Evaluation) -> CheckReport {
         codes,
         reasons,
     } = evaluation.outcome.summary();
-    let tax = &evaluation.tax;
+    // What the declaration will carry: a rejection levies no tax and keeps no lines.
+    let tax = evaluation.levied_tax();
     CheckReport {
         status,
         codes,
         reasons,
-        tax: tax_report(tax.customs, tax.vat, tax.consumption, tax.total),
+        tax: TaxReport {
+            customs: money(tax.customs),
+            vat: money(tax.vat),
+            consumption: money(tax.consumption),
+            total: money(tax.total),
+        },
         lines: evaluation
-            .lines
+            .levied_lines()
             .iter()
             .map(|line| LineReport {
                 gnum: line.gnum,
@@ -236,12 +311,11 @@ fn report_of_evaluation(evaluation: &Evaluation) -> CheckReport {
             })
             .collect(),
         return_status: evaluation.outcome.status().code(),
-        regime: Some(match evaluation.regime {
+        regime: match evaluation.regime {
             TaxRegime::Cbec => "cbec",
             TaxRegime::Full => "full",
-        }),
-        dutiable_value: Some(money(evaluation.dutiable_value)),
+        },
+        dutiable_value: money(evaluation.dutiable_value),
         findings: evaluation.findings.iter().map(to_json).collect(),
-        problems: Vec::new(),
     }
 }

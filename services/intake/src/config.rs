@@ -1,7 +1,8 @@
-//! Configuration of the intake service: `[intake]`, `[database]`, `[kafka]` and `[security]`,
-//! layered by `bondgate-config` (defaults, file, `BONDGATE__*` env vars).
+//! Configuration of the intake service: `[intake]`, `[database]`, `[kafka]`, `[security]` and
+//! `[rules]`, layered by `bondgate-config` (defaults, file, `BONDGATE__*` env vars).
 
 use bondgate_ceb::Limits;
+use bondgate_domain::config::RulesConfig;
 use bondgate_kafka::KafkaConfig;
 use bondgate_storage::DatabaseConfig;
 use bondgate_storage::crypto::SecurityConfig;
@@ -23,11 +24,19 @@ pub struct Config {
     /// authorisation of status queries).
     #[serde(default)]
     pub security: SecurityConfig,
+    /// The customs rules, the same section clearance reads: `/v1/check` and the arithmetic
+    /// check of submitted orders must decide as the pipeline will.
+    #[serde(default)]
+    pub rules: RulesConfig,
 }
 
 impl bondgate_config::Validate for Config {
     fn problems(&self) -> Vec<String> {
-        self.kafka.problems()
+        let mut problems = self.kafka.problems();
+        if self.intake.reference_refresh_ms == 0 {
+            problems.push("intake.reference_refresh_ms must be at least 1".to_owned());
+        }
+        problems
     }
 }
 
@@ -77,9 +86,10 @@ pub struct IntakeConfig {
     pub produce_timeout_ms: u64,
     /// `Retry-After` sent with 503 answers, in seconds.
     pub retry_after_seconds: u32,
-    /// Customs office (JGS/T 18) written into rebuilt CEB621 inventories; the same value as
-    /// `clearance.customs_code`.
-    pub customs_code: String,
+    /// How often the account book and positive list are read again from the database, so items
+    /// `bondgate seed` adds reach `/v1/check` without a restart; the same value as
+    /// `clearance.reference_refresh_ms`.
+    pub reference_refresh_ms: u64,
 }
 
 impl Default for IntakeConfig {
@@ -104,7 +114,7 @@ impl Default for IntakeConfig {
             request_timeout_ms: 15_000,
             produce_timeout_ms: 5_000,
             retry_after_seconds: 5,
-            customs_code: "8012".to_owned(),
+            reference_refresh_ms: 30_000,
         }
     }
 }

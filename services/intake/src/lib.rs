@@ -6,7 +6,8 @@
 //! the records to `cbec.documents.v1` (idempotent producer, `acks=all`, key `ebpCode/orderNo`)
 //! and answers 202 with deterministic tracking ids only once the broker acknowledged all of them.
 //! It also answers an order's status and receipt timeline, its rebuilt CEB621, and a
-//! pre-flight check. Modules:
+//! pre-flight check against the database's account book and positive list (refreshed every
+//! `reference_refresh_ms`) and the configured `[rules]`, as the pipeline decides. Modules:
 //!
 //! * [`submission`] — bytes to validated records (pure); [`parse_pool`] — where CEB XML is
 //!   parsed: on blocking threads, a bounded number at once, abandoned with its request;
@@ -35,7 +36,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use bondgate_domain::seed::{load_seed_account_book, load_seed_positive_list};
+use bondgate_storage::reference::{ReferenceError, SharedReference};
 use bondgate_telemetry::ReadinessCheck;
 use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
@@ -43,7 +44,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use config::{Config, IntakeConfig};
 
-use crate::http::{AppState, Reference};
+use crate::http::AppState;
 use crate::metrics::Metrics;
 use crate::parse_pool::ParsePool;
 use crate::publish::Publisher;
@@ -61,9 +62,9 @@ pub enum StartupError {
     /// The data key is invalid.
     #[error("security.data_key_hex")]
     Crypto(#[from] bondgate_storage::crypto::CryptoError),
-    /// The seed reference data does not load (a build defect).
-    #[error("reference data: {0}")]
-    Reference(String),
+    /// The account book or positive list cannot be read from the database.
+    #[error("reference data")]
+    Reference(#[from] ReferenceError),
     /// Metrics could not be registered.
     #[error("metrics")]
     Metrics(#[from] prometheus::Error),
@@ -88,6 +89,19 @@ pub struct Application {
     ops_router: Router,
     /// Cancelled when shutdown begins: parses in flight give up instead of holding the drain.
     stopping: CancellationToken,
+    /// Reloads the reference data now and then; stops with the application.
+    refresh: RefreshTask,
+}
+
+/// The reference data's refresh task, aborted when dropped (when the application stops, or is
+/// dropped without running).
+#[derive(Debug)]
+struct RefreshTask(tokio::task::JoinHandle<()>);
+
+impl Drop for RefreshTask {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl Application {
@@ -108,12 +122,7 @@ impl Application {
             &config.kafka,
             Duration::from_millis(intake.produce_timeout_ms),
         )?;
-        let reference = Reference {
-            account_book: load_seed_account_book()
-                .map_err(|e| StartupError::Reference(format!("{e:?}")))?,
-            positive_list: load_seed_positive_list()
-                .map_err(|e| StartupError::Reference(format!("{e:?}")))?,
-        };
+        let (reference, refresh) = start_reference(&db, intake.reference_refresh_ms).await?;
         let registry = bondgate_telemetry::registry("intake");
         let metrics = Metrics::register(&registry)?;
         let readiness = readiness(db.clone(), publisher.clone());
@@ -133,7 +142,8 @@ impl Application {
             db,
             publisher,
             cipher,
-            reference: Arc::new(reference),
+            reference,
+            rules: Arc::new(config.rules.clone()),
             metrics,
             parses,
         };
@@ -147,6 +157,7 @@ impl Application {
             ops_listener,
             ops_router,
             stopping,
+            refresh,
         })
     }
 
@@ -167,7 +178,8 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let stopping = self.stopping;
+        // The reference data is refreshed for as long as the API serves, then the task stops.
+        let (stopping, _refresh) = (self.stopping, self.refresh);
         let signal = async move {
             shutdown.await;
             stopping.cancel();
@@ -186,6 +198,28 @@ impl Application {
         let (api, ops) = tokio::join!(api, ops);
         api.and(ops)
     }
+}
+
+/// Loads the account book and positive list from the database and keeps them fresh.
+async fn start_reference(
+    db: &DatabaseConnection,
+    refresh_ms: u64,
+) -> Result<(SharedReference, RefreshTask), StartupError> {
+    let pool = bondgate_storage::pool(db);
+    let reference = SharedReference::load(pool).await?;
+    let data = reference.current();
+    tracing::info!(
+        items = data.account_book.len(),
+        tariff_lines = data.positive_list.len(),
+        "reference data loaded"
+    );
+    if data.account_book.is_empty() {
+        tracing::warn!(
+            "the account book is empty: every order line will be refused until `bondgate seed` runs"
+        );
+    }
+    let task = reference.spawn_refresh(pool.clone(), Duration::from_millis(refresh_ms));
+    Ok((reference, RefreshTask(task)))
 }
 
 async fn bind(address: &str) -> Result<TcpListener, StartupError> {

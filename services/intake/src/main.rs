@@ -11,8 +11,8 @@ use clap::Parser;
 #[derive(Debug, Parser)]
 #[command(name = "bondgate-intake", version, about)]
 struct Args {
-    /// TOML configuration file (sections `[intake]`, `[database]`, `[kafka]`, `[security]`);
-    /// `BONDGATE__SECTION__KEY` environment variables override it.
+    /// TOML configuration file (sections `[intake]`, `[database]`, `[kafka]`, `[security]`,
+    /// `[rules]`); `BONDGATE__SECTION__KEY` environment variables override it.
     #[arg(long, env = "BONDGATE_CONFIG")]
     config: Option<PathBuf>,
 }

@@ -178,6 +178,18 @@ pub fn tracking_id(kind: Kind, business_key: &str, body: &Body) -> Uuid {
 
 /// Parses a JSON array of documents (`POST /v1/documents`).
 pub fn parse_json(bytes: &[u8], records_max: usize) -> Result<Vec<RawDocument>, ApiError> {
+    let value = parse_json_value(bytes)?;
+    let Value::Array(elements) = value else {
+        return Err(ApiError::unprocessable(
+            "bg.request.not_an_array",
+            "the body must be a JSON array of documents",
+        ));
+    };
+    json_documents(elements, records_max)
+}
+
+/// A JSON body: 400 when it is not UTF-8 or not JSON.
+pub fn parse_json_value(bytes: &[u8]) -> Result<Value, ApiError> {
     if let Err(error) = std::str::from_utf8(bytes) {
         return Err(ApiError::bad_request(
             "bg.request.invalid_encoding",
@@ -185,19 +197,22 @@ pub fn parse_json(bytes: &[u8], records_max: usize) -> Result<Vec<RawDocument>, 
             format!("the body is not UTF-8 (byte {})", error.valid_up_to()),
         ));
     }
-    let value: Value = serde_json::from_slice(bytes).map_err(|error| {
+    serde_json::from_slice(bytes).map_err(|error| {
         ApiError::bad_request(
             "bg.request.malformed_json",
             "",
             format!("malformed JSON: {error}"),
         )
-    })?;
-    let Value::Array(elements) = value else {
-        return Err(ApiError::unprocessable(
-            "bg.request.not_an_array",
-            "the body must be a JSON array of documents",
-        ));
-    };
+    })
+}
+
+/// The documents of a JSON array, each `{"type": ..., <raw CEB fields>}`: the one JSON shape
+/// of a document, whichever endpoint takes it (`/v1/documents`, `/v1/check`). Every element's
+/// problem is reported with its index.
+pub fn json_documents(
+    elements: Vec<Value>,
+    records_max: usize,
+) -> Result<Vec<RawDocument>, ApiError> {
     check_count(elements.len(), records_max)?;
     let mut problems = Vec::new();
     let mut documents = Vec::with_capacity(elements.len());
@@ -233,7 +248,8 @@ fn check_count(count: usize, records_max: usize) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn invalid(problems: Vec<ApiProblem>) -> ApiError {
+/// 422 `bg.request.invalid_documents` with every problem: how any refused document is answered.
+pub fn invalid(problems: Vec<ApiProblem>) -> ApiError {
     ApiError::Unprocessable {
         code: "bg.request.invalid_documents".to_owned(),
         message: format!("{} problem(s) found; nothing was accepted", problems.len()),
@@ -403,10 +419,11 @@ pub fn ceb_error(error: CebError) -> ApiError {
     }
 }
 
-/// Validates every document (formats, lengths, the order's own arithmetic, duplicates within the
-/// request) and builds the records; any problem refuses the whole request.
-pub fn validate(documents: Vec<RawDocument>) -> Result<Vec<Record>, ApiError> {
-    let tolerance = RulesConfig::default().arithmetic_tolerance_cny;
+/// Validates every document (formats, lengths, the order's own arithmetic within the rules'
+/// `arithmetic_tolerance_cny`, duplicates within the request) and builds the records; any
+/// problem refuses the whole request.
+pub fn validate(documents: Vec<RawDocument>, rules: &RulesConfig) -> Result<Vec<Record>, ApiError> {
+    let tolerance = rules.arithmetic_tolerance_cny;
     let mut problems = Vec::new();
     let mut records = Vec::with_capacity(documents.len());
     let mut seen = HashSet::new();

@@ -61,8 +61,8 @@ pub fn fixture(case: &str, document: &str) -> PathBuf {
     }
 }
 
-/// The `check` arguments of a fixture case followed by `extra`.
-pub fn check_args(case: &str, extra: &[&str]) -> Vec<String> {
+/// `check` and the three document flags of a fixture case.
+pub fn bundle_args(case: &str) -> Vec<String> {
     let mut args = vec!["check".to_owned()];
     for (flag, document) in [
         ("--order", "order.xml"),
@@ -72,6 +72,14 @@ pub fn check_args(case: &str, extra: &[&str]) -> Vec<String> {
         args.push(flag.to_owned());
         args.push(fixture(case, document).display().to_string());
     }
+    args
+}
+
+/// The `check` arguments of a fixture case, against the SAMPLE seed (the fixtures buy its
+/// SKUs; no database needed), followed by `extra`.
+pub fn check_args(case: &str, extra: &[&str]) -> Vec<String> {
+    let mut args = bundle_args(case);
+    args.push("--sample-seed".to_owned());
     args.extend(extra.iter().map(|s| (*s).to_owned()));
     args
 }

@@ -14,9 +14,9 @@ use axum::http::HeaderName;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use bondgate_domain::account_book::AccountBook;
-use bondgate_domain::positive_list::PositiveList;
+use bondgate_domain::config::RulesConfig;
 use bondgate_storage::crypto::PayloadCipher;
+use bondgate_storage::reference::SharedReference;
 use bondgate_telemetry::ReadinessCheck;
 use prometheus::Registry;
 use sea_orm::DatabaseConnection;
@@ -31,15 +31,6 @@ use crate::parse_pool::ParsePool;
 use crate::publish::Publisher;
 use crate::rate_limit::RateLimiter;
 
-/// Reference data of the pre-flight check and of rebuilt inventories.
-#[derive(Debug)]
-pub struct Reference {
-    /// The zone warehouse's account book.
-    pub account_book: AccountBook,
-    /// The positive list.
-    pub positive_list: PositiveList,
-}
-
 /// What every handler can reach.
 #[derive(Debug, Clone)]
 pub struct AppState {
@@ -53,8 +44,11 @@ pub struct AppState {
     pub limiter: Arc<RateLimiter>,
     /// Opens stored documents.
     pub cipher: PayloadCipher,
-    /// Account book and positive list.
-    pub reference: Arc<Reference>,
+    /// The database's account book and positive list, refreshed in the background: a handler
+    /// takes one snapshot (`current()`) and decides on it alone.
+    pub reference: SharedReference,
+    /// The customs rules (`[rules]`), the pipeline's.
+    pub rules: Arc<RulesConfig>,
     /// Metric handles.
     pub metrics: Metrics,
     /// Where CEB XML is parsed: off the async workers, bounded, abandoned with its request.

@@ -109,6 +109,12 @@ pub fn documents_example() -> Value {
     ])
 }
 
+/// Example body of `POST /v1/check`: the documents of [`documents_example`], as
+/// `/v1/documents` takes them, and what the buyer already used this year.
+pub fn check_example() -> Value {
+    json!({ "documents": documents_example(), "annualUsedCny": "1200.00" })
+}
+
 /// Example of a 422 answer.
 pub fn problems_example() -> Value {
     json!({

@@ -103,7 +103,7 @@ async fn accept(
     documents: Vec<RawDocument>,
     source_format: &str,
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
-    let mut records = submission::validate(documents)?;
+    let mut records = submission::validate(documents, &state.rules)?;
     let pool = bondgate_storage::pool(&state.db);
     submission::resolve_orders(pool, &mut records).await?;
     authorization::authorize(pool, &principal.enterprise_code, &records).await?;
@@ -242,20 +242,31 @@ pub async fn submit_ceb(
 /// Pre-flight check of one bundle.
 ///
 /// Runs the clearance rules (matching, positive list, limits, tax, risk) on an order, payment
-/// and waybill without stock and without sending anything. Documents whose fields do not parse
-/// are a verdict too (status 100 with the problems).
+/// and waybill without stock and without sending anything, against the zone's account book and
+/// positive list and the pipeline's rules, so the verdict is the one the pipeline will reach
+/// for the same documents (stock aside). The body is `{"documents": [order, payment, waybill],
+/// "annualUsedCny": "0"}`: `documents` is exactly what `POST /v1/documents` takes (one order,
+/// one payment, one waybill of the same `ebpCode`/`orderNo`, in any order), validated the same
+/// and refused the same way (422 `bg.request.invalid_documents` with every problem);
+/// `annualUsedCny` (optional, a decimal string) is what the buyer already used of the annual
+/// limit this year. Any API key may check any bundle: nothing is stored or sent.
 #[utoipa::path(
     post,
     path = "/v1/check",
     tag = "check",
-    request_body(content = CheckRequest, content_type = "application/json"),
+    request_body(
+        content = CheckRequest,
+        content_type = "application/json",
+        example = json!(crate::http::openapi::check_example())
+    ),
     responses(
         (status = 200, description = "The verdict", body = CheckReport),
-        (status = 400, description = "Malformed JSON", body = ErrorResponse),
+        (status = 400, description = "Malformed JSON or not UTF-8", body = ErrorResponse),
         (status = 401, description = "No valid API key", body = ErrorResponse),
         (status = 413, description = "Body too large", body = ErrorResponse),
         (status = 415, description = "Not application/json", body = ErrorResponse),
-        (status = 422, description = "Not a bundle", body = ErrorResponse),
+        (status = 422, description = "Not `{documents, annualUsedCny}` (`bg.request.schema`), documents `/v1/documents` would refuse (`bg.request.invalid_documents`, every problem listed), or not one order, payment and waybill of one order (`bg.check.not_a_bundle`)", body = ErrorResponse,
+            example = json!(crate::http::openapi::problems_example())),
         (status = 429, description = "Rate limit; see Retry-After", body = ErrorResponse),
     ),
     security(("api_key" = []))
@@ -268,13 +279,11 @@ pub async fn check(
 ) -> Result<Json<CheckReport>, ApiError> {
     require_content_type(&headers, &["application/json"])?;
     let bytes = read_body(&headers, body, state.config.json_body_bytes_max).await?;
-    let request = check::parse_request(&bytes)?;
-    let reference = &state.reference;
-    Ok(Json(check::run(
-        &request,
-        &reference.account_book,
-        &reference.positive_list,
-    )))
+    let request = check::parse_request(&bytes, state.config.records_per_request_max)?;
+    let checked = check::bundle(request, &state.rules)?;
+    // One snapshot for the whole evaluation, even if a refresh lands meanwhile.
+    let reference = state.reference.current();
+    Ok(Json(check::run(&checked, &reference, &state.rules)))
 }
 
 async fn load_order(

@@ -121,6 +121,8 @@ pub struct Options {
     pub rate_limit_burst: u32,
     /// Seed the database like `bondgate seed` (reference data and the sample enterprises).
     pub seeded: bool,
+    /// How often the service reads the account book and positive list again.
+    pub reference_refresh_ms: u64,
 }
 
 impl Default for Options {
@@ -131,6 +133,7 @@ impl Default for Options {
             rate_limit_per_second: 1_000,
             rate_limit_burst: 1_000,
             seeded: false,
+            reference_refresh_ms: 30_000,
         }
     }
 }
@@ -212,6 +215,7 @@ pub async fn spawn_app(options: Options) -> TestApp {
     config.intake.produce_timeout_ms = options.produce_timeout_ms;
     config.intake.rate_limit_per_second = options.rate_limit_per_second;
     config.intake.rate_limit_burst = options.rate_limit_burst;
+    config.intake.reference_refresh_ms = options.reference_refresh_ms;
     config.database.url = url;
     config.database.max_connections = 4;
     config.kafka = kafka.clone();
