@@ -26,7 +26,7 @@ use bondgate_domain::config::RulesConfig;
 use bondgate_domain::limits::compared_amount;
 use bondgate_domain::tax::{TaxLineInput, TaxRegime, assess};
 use bondgate_proto::v1::{self, document::Body};
-use rand::{Rng, SeedableRng};
+use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;

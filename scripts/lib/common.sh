@@ -56,3 +56,37 @@ build_deps() {
 
 # True when something accepts TCP connections on 127.0.0.1:$1.
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# Every descendant of $1, children after their own descendants.
+descendants() {
+  local child
+  for child in $(ps -o pid= --ppid "$1" 2>/dev/null); do descendants "$child"; echo "$child"; done
+}
+
+# True while process $1 runs (a zombie, dead but not yet reaped, does not count).
+alive() {
+  local stat
+  stat=$(ps -o stat= -p "$1" 2>/dev/null) && [ "${stat:0:1}" != Z ]
+}
+
+# Sends TERM to the processes $@ and all their descendants, waits up to 10 s, then KILLs.
+stop_trees() {
+  local pids=() pid running
+  for pid in "$@"; do
+    [ -n "$pid" ] || continue
+    # shellcheck disable=SC2207 # pids are plain numbers
+    pids+=($(descendants "$pid") "$pid")
+  done
+  [ "${#pids[@]}" -gt 0 ] || return 0
+  kill -TERM "${pids[@]}" 2>/dev/null || true
+  for _ in $(seq 1 100); do
+    running=0
+    for pid in "${pids[@]}"; do alive "$pid" && { running=1; break; }; done
+    [ "$running" = 1 ] || break
+    sleep 0.1
+  done
+  for pid in "${pids[@]}"; do alive "$pid" && kill -KILL "$pid" 2>/dev/null; done
+  # Reap our own children (the others are reaped by their parents).
+  for pid in "$@"; do [ -n "$pid" ] && { wait "$pid" 2>/dev/null || true; }; done
+  return 0
+}

@@ -1,7 +1,7 @@
 //! Masking and keyed hashing of personal data (ID numbers, phones) before it reaches a log, the
 //! review UI or a quota lookup.
 
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
 /// Keeps the first `head` and last `tail` characters and masks the rest with `*`. Values too

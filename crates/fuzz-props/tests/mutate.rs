@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use bondgate_fuzz_props::{TARGETS, ceb_parse, document_decode, intake_json};
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::{RngExt, SeedableRng};
 
 /// Seconds per target when `BONDGATE_FUZZ_SECONDS` is unset (see the module comment).
 const DEFAULT_SECONDS: u64 = 5;

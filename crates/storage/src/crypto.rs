@@ -5,8 +5,8 @@
 //! fresh random nonce per value means equal documents give different ciphertexts, so the table
 //! reveals nothing; duplicates are recognised by a SHA-256 digest of the plaintext instead.
 
-use aes_gcm::aead::{Aead, KeyInit};
-use aes_gcm::{Aes256Gcm, Nonce};
+use aes_gcm::Aes256Gcm;
+use aes_gcm::aead::{Aead, KeyInit, Nonce};
 use sha2::{Digest, Sha256};
 
 const NONCE_BYTES: usize = 12;
@@ -47,10 +47,9 @@ impl PayloadCipher {
     /// Encrypts `plaintext` under a fresh random nonce.
     pub fn seal(&self, plaintext: &[u8]) -> Vec<u8> {
         let nonce_bytes: [u8; NONCE_BYTES] = rand::random();
-        let nonce = Nonce::from_slice(&nonce_bytes);
         let ciphertext = self
             .cipher
-            .encrypt(nonce, plaintext)
+            .encrypt(&Nonce::<Aes256Gcm>::from(nonce_bytes), plaintext)
             .expect("AES-GCM encryption of an in-memory buffer cannot fail");
         let mut sealed = Vec::with_capacity(NONCE_BYTES + ciphertext.len());
         sealed.extend_from_slice(&nonce_bytes);
@@ -64,8 +63,9 @@ impl PayloadCipher {
             return Err(CryptoError::Undecryptable);
         }
         let (nonce, ciphertext) = sealed.split_at(NONCE_BYTES);
+        let nonce = Nonce::<Aes256Gcm>::try_from(nonce).map_err(|_| CryptoError::Undecryptable)?;
         self.cipher
-            .decrypt(Nonce::from_slice(nonce), ciphertext)
+            .decrypt(&nonce, ciphertext)
             .map_err(|_| CryptoError::Undecryptable)
     }
 }
@@ -101,6 +101,21 @@ mod tests {
         let other = PayloadCipher::from_hex(&"ab".repeat(32)).unwrap();
         assert!(other.open(&cipher.seal(b"x")).is_err());
         assert!(PayloadCipher::from_hex("abcd").is_err());
+    }
+
+    #[test]
+    fn values_sealed_by_any_aes_256_gcm_open() {
+        // Test case 14 of the GCM specification (McGrew and Viega): zero key, zero nonce, 16 zero
+        // bytes. Values stored under an older release of the cipher crate open the same way.
+        let cipher = PayloadCipher::from_hex(&"00".repeat(32)).unwrap();
+        let sealed = hex::decode(concat!(
+            "000000000000000000000000",
+            "cea7403d4d606b6e074ec5d3baf39d18",
+            "d0d1c8a799996bf0265b98b5d48ab919"
+        ))
+        .unwrap();
+        assert_eq!(cipher.open(&sealed).unwrap(), [0u8; 16]);
+        assert!(cipher.open(&sealed[..NONCE_BYTES - 1]).is_err());
     }
 }
 

@@ -5,7 +5,7 @@
 use bondgate_domain::account_book::AccountBookItem;
 use bondgate_domain::positive_list::PositiveListEntry;
 use bondgate_domain::seed::{load_seed_account_book, load_seed_positive_list};
-use rand::Rng;
+use rand::{Rng, RngExt};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 

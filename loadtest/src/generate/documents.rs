@@ -3,7 +3,7 @@
 
 use bondgate_ceb::model as raw;
 use chrono::DateTime;
-use rand::Rng;
+use rand::RngExt;
 use rust_decimal::Decimal;
 
 use super::parties::{LOGISTICS_COMPANIES, PAYMENT_COMPANIES, Party, STOREFRONTS, Storefront};

@@ -3,7 +3,7 @@
 //! person is made up; any likeness to a real one is chance.
 
 use chrono::{Days, NaiveDate};
-use rand::Rng;
+use rand::{Rng, RngExt};
 
 /// GB/T 2260 district codes with the address prefix (province, city, district) they stand for.
 const DISTRICTS: [(&str, &str); 16] = [

@@ -13,7 +13,7 @@ use std::collections::BinaryHeap;
 
 use bondgate_proto::Message;
 use bondgate_proto::v1::{self, document::Body};
-use rand::Rng;
+use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 

@@ -1,7 +1,7 @@
 //! Shared setup of the Kafka suite: the local stack's broker and fresh topics.
 
 use bondgate_kafka::KafkaConfig;
-use rand::Rng;
+use rand::RngExt;
 
 /// Kafka settings pointing at the stack's broker (`BONDGATE__KAFKA__BROKERS` overrides).
 pub fn stack_kafka() -> KafkaConfig {

@@ -119,10 +119,10 @@ pub enum ApiError {
         /// Summary.
         message: String,
     },
-    /// The key's token bucket is empty: 429 with `Retry-After`.
+    /// The key is over its rate limit: 429 with `Retry-After`.
     #[error("rate limit exceeded")]
     RateLimited {
-        /// Seconds until a token is available.
+        /// Seconds until the key's next request would be allowed.
         retry_after_seconds: u64,
     },
     /// The broker (or the database) did not answer in time: 503 with `Retry-After`.

@@ -1,5 +1,5 @@
 //! The `Authenticated` extractor: a valid API key (`Authorization: Bearer bg_...` or
-//! `X-Api-Key: bg_...`) with a token left in its rate-limit bucket.
+//! `X-Api-Key: bg_...`) within its rate limit.
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
@@ -38,8 +38,10 @@ impl FromRequestParts<AppState> for Authenticated {
             .await?
             .ok_or(ApiError::Unauthorized)?;
         if let Err(wait) = state.limiter.check(principal.key_id) {
+            // Rounded up, and at least 1: a client that waits as told is let in, and a wait
+            // shorter than a second never becomes `Retry-After: 0` (retry at once, be refused).
             return Err(ApiError::RateLimited {
-                retry_after_seconds: wait.as_secs_f64().ceil() as u64,
+                retry_after_seconds: (wait.as_secs_f64().ceil() as u64).max(1),
             });
         }
         Ok(Self(principal))

@@ -40,7 +40,7 @@ pub struct AppState {
     pub db: DatabaseConnection,
     /// The documents topic's producer.
     pub publisher: Publisher,
-    /// Per-key token buckets.
+    /// Per-key rate limits.
     pub limiter: Arc<RateLimiter>,
     /// Opens stored documents.
     pub cipher: PayloadCipher,
