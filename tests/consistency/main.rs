@@ -11,8 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use anyhow::Context as _;
-use bondgate_domain::codes::ErrorCode;
-use bondgate_domain::{Outcome, ReturnStatus};
+use bondgate_domain::ReturnStatus;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use sqlx::{PgPool, Row};
@@ -36,6 +35,8 @@ struct Verdict {
     tax: [Decimal; 4],
     /// Per line of an accepted declaration: gnum, dutiable price, customs, VAT, consumption.
     lines: Vec<(i64, [Decimal; 4])>,
+    /// Every inventory receipt in order: `returnStatus` and `returnInfo`.
+    receipts: Vec<(i32, String)>,
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -79,6 +80,8 @@ async fn the_check_and_the_pipeline_agree_on_every_generated_bundle() -> anyhow:
         disagreements.join("\n")
     );
     assert_variety(checked.values())?;
+    over_limit_receipts_carry_the_code(&declared)?;
+    stored_inventories_are_served_verbatim(&stack, &declared).await?;
     stack.stop().await
 }
 
@@ -138,6 +141,12 @@ fn verdict_of_check(report: &Value) -> anyhow::Result<Verdict> {
         }
     }
     let codes = report["codes"].as_array().context("codes")?;
+    let mut receipts = Vec::new();
+    for receipt in report["receipts"].as_array().context("receipts")? {
+        let status = receipt["returnStatus"].as_i64().context("returnStatus")?;
+        let info = receipt["returnInfo"].as_str().context("returnInfo")?;
+        receipts.push((i32::try_from(status)?, info.to_owned()));
+    }
     Ok(Verdict {
         status,
         return_status: i32::try_from(report["returnStatus"].as_i64().context("returnStatus")?)?,
@@ -153,6 +162,7 @@ fn verdict_of_check(report: &Value) -> anyhow::Result<Verdict> {
             decimal(&tax["total"])?,
         ],
         lines,
+        receipts,
     })
 }
 
@@ -185,15 +195,17 @@ async fn declarations(pool: &PgPool) -> anyhow::Result<BTreeMap<String, Verdict>
     .fetch_all(pool)
     .await?;
     let mut lines = declaration_lines(pool).await?;
+    let mut receipts = inventory_receipts(pool).await?;
     let mut verdicts = BTreeMap::new();
     for row in rows {
         let order_no: String = row.try_get("order_no")?;
         let stored: i32 = row.try_get("status")?;
         let codes: Vec<String> = row.try_get("codes")?;
-        let status = decision(stored)?;
         let verdict = Verdict {
-            status,
-            return_status: receipt_status(status, stored, &codes),
+            status: decision(stored)?,
+            // The declaration keeps its decision receipt's status: a negative code is stored
+            // as it was sent.
+            return_status: stored,
             codes,
             dutiable_value: row.try_get("dutiable_value")?,
             tax: [
@@ -203,6 +215,7 @@ async fn declarations(pool: &PgPool) -> anyhow::Result<BTreeMap<String, Verdict>
                 row.try_get("tax_total")?,
             ],
             lines: lines.remove(&order_no).unwrap_or_default(),
+            receipts: receipts.remove(&order_no).unwrap_or_default(),
         };
         verdicts.insert(order_no, verdict);
     }
@@ -244,22 +257,20 @@ fn decision(stored: i32) -> anyhow::Result<u16> {
     }
 }
 
-/// The decision receipt's status by the domain's mapping: a stored negative code is it; a
-/// stored 100 (the pipeline before it stored exception codes) is mapped from the codes as
-/// `Outcome::status` maps them.
-fn receipt_status(decision: u16, stored: i32, codes: &[String]) -> i32 {
-    if decision != 100 || stored < 0 {
-        return stored;
+/// The inventory receipts (flow 1) the pipeline stored, in sequence, by order number.
+async fn inventory_receipts(pool: &PgPool) -> anyhow::Result<BTreeMap<String, Vec<(i32, String)>>> {
+    let rows: Vec<(String, i32, String)> = sqlx::query_as(
+        "SELECT order_no, return_status, return_info FROM receipts
+         WHERE ebp_code = $1 AND flow = 1 ORDER BY order_no, sequence",
+    )
+    .bind(EBP)
+    .fetch_all(pool)
+    .await?;
+    let mut receipts: BTreeMap<String, Vec<(i32, String)>> = BTreeMap::new();
+    for (order_no, status, info) in rows {
+        receipts.entry(order_no).or_default().push((status, info));
     }
-    let codes = codes
-        .iter()
-        .filter_map(|code| code.parse().ok().and_then(ErrorCode::lookup))
-        .collect();
-    let outcome = Outcome::Reject {
-        codes,
-        reasons: Vec::new(),
-    };
-    outcome.status().code()
+    Ok(receipts)
 }
 
 /// The bundles reached every kind of decision the scenarios aim at.
@@ -295,4 +306,145 @@ fn assert_variety<'a>(reports: impl Iterator<Item = &'a Value>) -> anyhow::Resul
         "no bundle gave {missing:?}; seen {seen:?}"
     );
     Ok(())
+}
+
+/// An order over the single-order limit is a processing exception: its receipts are `2`, then
+/// `-621005` itself as the `returnStatus` (SPEC2022 §7), not 100.
+fn over_limit_receipts_carry_the_code(declared: &BTreeMap<String, Verdict>) -> anyhow::Result<()> {
+    let over_limit: Vec<&Verdict> = declared
+        .values()
+        .filter(|verdict| verdict.codes.first().is_some_and(|code| code == "-621005"))
+        .collect();
+    anyhow::ensure!(!over_limit.is_empty(), "no bundle was over the limit");
+    for verdict in over_limit {
+        let statuses: Vec<i32> = verdict.receipts.iter().map(|(status, _)| *status).collect();
+        anyhow::ensure!(statuses == [2, -621005], "over-limit receipts {statuses:?}");
+        let (_, info) = &verdict.receipts[1];
+        anyhow::ensure!(info.starts_with("[code:-621005;"), "returnInfo {info}");
+    }
+    Ok(())
+}
+
+/// Every accepted declaration's CEB621 is stored when declared, signed by the agent's key, and
+/// served verbatim: `GET .../inventory.xml` and `bondgate export` return the same bytes, which
+/// parse as the order's CEB621 and, with the official samples, are valid against the XSD. The
+/// account book names its keeper and the whisky's tariff line a second legal unit: both reach
+/// the message.
+async fn stored_inventories_are_served_verbatim(
+    stack: &Stack,
+    declared: &BTreeMap<String, Verdict>,
+) -> anyhow::Result<()> {
+    let accepted: Vec<&String> = declared
+        .iter()
+        .filter(|(_, verdict)| verdict.status != 100)
+        .map(|(order_no, _)| order_no)
+        .collect();
+    anyhow::ensure!(!accepted.is_empty(), "no accepted declaration to fetch");
+    let mut with_qty2 = 0;
+    for order_no in &accepted {
+        let path = format!("/v1/orders/{EBP}/{order_no}/inventory.xml");
+        let (status, served) = stack.get(&path, EBP).await;
+        anyhow::ensure!(status == 200, "{path}: {status}");
+        let xml = String::from_utf8(served)?;
+        bondgate_ceb::sign::verify(&xml, &stack.signing_key.verifying_key())
+            .with_context(|| format!("the signature of {order_no}'s CEB621"))?;
+        let exported = export(stack, order_no).await?;
+        anyhow::ensure!(
+            exported == xml,
+            "bondgate export of {order_no} differs from inventory.xml"
+        );
+        let limits = bondgate_ceb::Limits::default();
+        let parsed = bondgate_ceb::parse_message(xml.as_bytes(), &limits)?;
+        anyhow::ensure!(parsed.code() == "CEB621", "{order_no}: {}", parsed.code());
+        anyhow::ensure!(xml.contains(&format!("<ceb:orderNo>{order_no}</ceb:orderNo>")));
+        anyhow::ensure!(
+            xml.contains("<ceb:areaCode>5001980099</ceb:areaCode>"),
+            "{order_no}: areaCode is not the account book's keeper"
+        );
+        if xml.contains("<ceb:unit2>035</ceb:unit2>") {
+            with_qty2 += 1;
+        }
+        xsd::assert_valid(&xml, order_no);
+    }
+    // 30005: BG-WHISKY-700 in account_book.csv.
+    let whisky = declared_with_item(&stack.pool, "30005").await?;
+    anyhow::ensure!(
+        whisky > 0 && with_qty2 == whisky,
+        "{with_qty2} inventories carry unit2 035, {whisky} declare the whisky"
+    );
+    Ok(())
+}
+
+/// `bondgate export` of one order, as the CLI runs it.
+async fn export(stack: &Stack, order_no: &str) -> anyhow::Result<String> {
+    let dir = tempfile::tempdir()?;
+    let out = dir.path().join("inventory.xml");
+    let args = bondgate::export::ExportArgs {
+        ebp_code: EBP.to_owned(),
+        order_no: order_no.to_owned(),
+        signing_key: None,
+        key_name: "unused".to_owned(),
+        out: Some(out.clone()),
+        database: bondgate::database::DatabaseArgs {
+            database_url: Some(stack.url.clone()),
+        },
+    };
+    bondgate::export::run(args).await?;
+    Ok(std::fs::read_to_string(out)?)
+}
+
+/// Accepted declarations with a line of the account-book item `item_record_no`.
+async fn declared_with_item(pool: &PgPool, item_record_no: &str) -> anyhow::Result<usize> {
+    let (count,): (i64,) = sqlx::query_as(
+        "SELECT count(DISTINCT d.id) FROM declarations d
+         JOIN declaration_lines l ON l.declaration_id = d.id
+         WHERE l.item_record_no = $1 AND d.status <> 100 AND d.status > 0",
+    )
+    .bind(item_record_no)
+    .fetch_one(pool)
+    .await?;
+    Ok(usize::try_from(count)?)
+}
+
+/// Validation against the official XSD (feature `conformance`: the samples folder is outside the
+/// repository, and scripts/test says so when it is absent).
+#[cfg(feature = "conformance")]
+mod xsd {
+    use std::path::{Path, PathBuf};
+    use std::process::Command;
+
+    fn samples_dir() -> PathBuf {
+        std::env::var_os("BONDGATE_SAMPLES_DIR").map_or_else(
+            || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/domain/samples"),
+            PathBuf::from,
+        )
+    }
+
+    /// Panics with xmllint's output when `xml` fails the official import XSD.
+    pub fn assert_valid(xml: &str, label: &str) {
+        let schema = samples_dir().join("ceb_import_202205.xsd");
+        assert!(schema.is_file(), "XSD not found at {}", schema.display());
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("ceb621.xml");
+        std::fs::write(&file, xml).expect("write");
+        let output = Command::new("xmllint")
+            .arg("--noout")
+            .arg("--schema")
+            .arg(&schema)
+            .arg(&file)
+            .output()
+            .expect("xmllint runs (apt-get install -y libxml2-utils)");
+        assert!(
+            output.status.success(),
+            "{label}'s CEB621 fails the XSD:\n{}\n{xml}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
+#[cfg(not(feature = "conformance"))]
+mod xsd {
+    /// Without the official XSD there is nothing to validate against (scripts/test announces
+    /// that the conformance suite did not run).
+    pub fn assert_valid(_xml: &str, _label: &str) {}
 }

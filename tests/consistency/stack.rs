@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use bondgate_ceb::sign::SigningKey;
 use bondgate_domain::config::RulesConfig;
 use bondgate_intake::{Application, Config};
 use rust_decimal::Decimal;
@@ -27,6 +28,12 @@ pub struct Stack {
     http: reqwest::Client,
     /// The test's database.
     pub pool: PgPool,
+    /// Its URL (for the CLI).
+    pub url: String,
+    /// The declaring agent's key clearance signs every CEB621 with.
+    pub signing_key: SigningKey,
+    /// Holds the key's PEM file while clearance runs.
+    _key_dir: tempfile::TempDir,
     keys: Vec<(&'static str, String)>,
     stop: Option<oneshot::Sender<()>>,
     clearance: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
@@ -65,8 +72,14 @@ impl Stack {
                 bondgate_intake::keys::create(&db, code, label).await?.key,
             ));
         }
+        let signing_key = SigningKey::generate()?;
+        let key_dir = tempfile::tempdir()?;
+        let key_file = key_dir.path().join("agent.pem");
+        std::fs::write(&key_file, signing_key.to_pkcs8_pem()?)?;
         let mut clearance = bondgate_clearance::config::Config::default();
         clearance.database.url = url.clone();
+        clearance.clearance.signing_key_path = Some(key_file.display().to_string());
+        clearance.clearance.signing_key_name = "consistency-agent".to_owned();
         clearance.kafka = kafka.clone();
         clearance.rules = rules();
         clearance.clearance.listen = "127.0.0.1:0".to_owned();
@@ -83,7 +96,7 @@ impl Stack {
         // Every bundle is checked and submitted through one platform key.
         config.intake.rate_limit_per_second = 10_000;
         config.intake.rate_limit_burst = 10_000;
-        config.database.url = url;
+        config.database.url = url.clone();
         config.database.max_connections = 4;
         config.kafka = kafka;
         config.rules = rules();
@@ -95,20 +108,37 @@ impl Stack {
             base,
             http: reqwest::Client::new(),
             pool,
+            url,
+            signing_key,
+            _key_dir: key_dir,
             keys,
             stop: Some(stop),
             clearance: Some(clearance),
         })
     }
 
+    fn key(&self, sender: &str) -> &str {
+        let (_, key) = self.keys.iter().find(|(c, _)| *c == sender).expect("a key");
+        key
+    }
+
+    /// `GET path` as `sender`: the status and the body's bytes.
+    pub async fn get(&self, path: &str, sender: &str) -> (u16, Vec<u8>) {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(self.key(sender))
+            .send()
+            .await
+            .expect("intake answers");
+        let status = response.status().as_u16();
+        let body = response.bytes().await.expect("a body");
+        (status, body.to_vec())
+    }
+
     /// `POST path` with a JSON body as `sender`: the status and the JSON answer.
     pub async fn post(&self, path: &str, body: &Value, sender: &str) -> (u16, Value) {
-        let key = &self
-            .keys
-            .iter()
-            .find(|(c, _)| *c == sender)
-            .expect("a key")
-            .1;
+        let key = self.key(sender);
         let response = self
             .http
             .post(format!("{}{path}", self.base))

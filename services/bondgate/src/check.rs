@@ -27,6 +27,8 @@ use bondgate_domain::{
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::Serialize;
 
+use bondgate_intake::check::{ReceiptReport, receipts_of};
+
 use crate::ceb::read_message;
 use crate::database::DatabaseArgs;
 use crate::declare::{beijing_now, declaration_ids, signed_inventory_xml};
@@ -156,6 +158,8 @@ pub struct CheckReport {
     /// What customs would put in the receipt's `returnStatus`: 800, 300, 100 or the first
     /// negative customs code.
     pub return_status: i32,
+    /// Every receipt the declaration would get, in order (none when the documents did not parse).
+    pub receipts: Vec<ReceiptReport>,
     /// `cbec` (70 % of VAT and consumption tax) or `full`; absent when nothing was evaluated.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub regime: Option<&'static str>,
@@ -285,6 +289,7 @@ pub fn report_of_problems(
         tax: tax_report(Decimal::ZERO, Decimal::ZERO, Decimal::ZERO, Decimal::ZERO),
         lines: Vec::new(),
         return_status: i32::from(STATUS_REJECTED),
+        receipts: Vec::new(),
         regime: None,
         dutiable_value: None,
         findings: Vec::new(),
@@ -327,6 +332,7 @@ pub fn report_of_evaluation(
             })
             .collect(),
         return_status: evaluation.outcome.status().code(),
+        receipts: Vec::new(),
         regime: Some(match evaluation.regime {
             TaxRegime::Cbec => "cbec",
             TaxRegime::Full => "full",
@@ -481,6 +487,7 @@ impl Judge<'_> {
             (None, _) => None,
         };
         let mut report = report_of_evaluation(&evaluation, self.source, notes);
+        report.receipts = receipts_of(bundle, &evaluation);
         report.inventory = inventory;
         Ok(report)
     }

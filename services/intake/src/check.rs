@@ -82,6 +82,33 @@ pub struct LineReport {
     pub customs: String,
 }
 
+/// One receipt the merchant will receive for the declaration, as CEB622 carries it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReceiptReport {
+    /// `returnStatus`: 2, 120, 800, 300, 100 or a negative customs code.
+    pub return_status: i32,
+    /// `returnInfo`.
+    pub return_info: String,
+}
+
+/// The receipts of the declaration of `bundle` decided as `evaluation`, in the order customs
+/// sends them: the domain's, which the pipeline stores too.
+pub fn receipts_of(bundle: &OrderBundle, evaluation: &Evaluation) -> Vec<ReceiptReport> {
+    let order = &bundle.order;
+    bondgate_domain::receipts::declaration(
+        order.ebc_code.as_str(),
+        order.key.order_no.as_str(),
+        &evaluation.outcome,
+    )
+    .into_iter()
+    .map(|receipt| ReceiptReport {
+        return_status: receipt.status.code(),
+        return_info: receipt.info,
+    })
+    .collect()
+}
+
 /// The verdict, as `bondgate check` prints it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -99,6 +126,8 @@ pub struct CheckReport {
     pub lines: Vec<LineReport>,
     /// The `returnStatus` of the decision's receipt: 800, 300, 100 or the first negative code.
     pub return_status: i32,
+    /// Every receipt of the declaration, in order (`2`, `120`, `800`; `2`, `-621005`; ...).
+    pub receipts: Vec<ReceiptReport>,
     /// `cbec` or `full`.
     pub regime: &'static str,
     /// Goods + freight + insurance.
@@ -265,7 +294,10 @@ pub fn run(checked: &CheckedBundle, reference: &ReferenceData, rules: &RulesConf
         weight_used_kg: &weights,
         buyer_identity_verified: checked.buyer_identity_verified,
     };
-    report_of_evaluation(&evaluate(&checked.bundle, &ctx))
+    let evaluation = evaluate(&checked.bundle, &ctx);
+    let mut report = report_of_evaluation(&evaluation);
+    report.receipts = receipts_of(&checked.bundle, &evaluation);
+    report
 }
 
 /// CNY with exactly two decimals, half away from zero like the tax engine.
@@ -311,6 +343,7 @@ fn report_of_evaluation(evaluation: &Evaluation) -> CheckReport {
             })
             .collect(),
         return_status: evaluation.outcome.status().code(),
+        receipts: Vec::new(),
         regime: match evaluation.regime {
             TaxRegime::Cbec => "cbec",
             TaxRegime::Full => "full",

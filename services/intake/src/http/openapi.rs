@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::check::{CheckReport, CheckRequest, LineReport, TaxReport};
+use crate::check::{CheckReport, CheckRequest, LineReport, ReceiptReport, TaxReport};
 use crate::error::{ApiProblem, ErrorBody, ErrorResponse};
 use crate::http::routes::{self, Accepted, AcceptedDocument};
 use crate::orders::{DeclarationView, DocumentsView, OrderStatus, ReceiptView};
@@ -32,6 +32,7 @@ use crate::orders::{DeclarationView, DocumentsView, OrderStatus, ReceiptView};
         ApiProblem,
         CheckRequest,
         CheckReport,
+        ReceiptReport,
         TaxReport,
         LineReport,
         OrderStatus,
