@@ -41,6 +41,8 @@ const WATCH: Sku = sku("BG-WATCH-01", "机械腕表", "011", "331");
 const MEDICINE: Sku = sku("BG-COLD-MED", "感冒冲剂", "140", "116");
 const SHOES: Sku = sku("BG-SHOES-42", "真皮休闲鞋", "021", "307");
 const BLENDER: Sku = sku("BG-BLENDER-01", "家用料理机", "011", "116");
+/// Capped at 2 kg per person and year on the fixture positive list.
+const COFFEE: Sku = sku("BG-COFFEE-1KG", "焙炒咖啡豆", "122", "116");
 /// Not in the account book.
 const GHOST: Sku = sku("BG-GHOST-01", "未备案商品", "011", "116");
 
@@ -48,7 +50,7 @@ const GHOST: Sku = sku("BG-GHOST-01", "未备案商品", "011", "116");
 const EVERYDAY: [Sku; 6] = [TEA, SHAMPOO, ESSENCE, MASK, WHISKY, HONEY];
 
 /// Every SKU the account book has (the test checks none is in the SAMPLE seed).
-pub const FIXTURE_SKUS: [&str; 10] = [
+pub const FIXTURE_SKUS: [&str; 11] = [
     TEA.item_no,
     SHAMPOO.item_no,
     ESSENCE.item_no,
@@ -59,7 +61,11 @@ pub const FIXTURE_SKUS: [&str; 10] = [
     MEDICINE.item_no,
     SHOES.item_no,
     BLENDER.item_no,
+    COFFEE.item_no,
 ];
+
+/// The SKUs tests may pick by item number.
+const PICKABLE: [Sku; 3] = [TEA, HONEY, COFFEE];
 
 /// How many scenarios there are; bundle `i` is scenario `i % SCENARIOS`.
 pub const SCENARIOS: usize = 12;
@@ -173,6 +179,37 @@ pub fn generate(index: usize, rng: &mut Rng) -> Bundle {
     }
 }
 
+/// One line of `qty` × `item_no` at `price_fen` a unit, bought and paid by buyer `buyer_index`
+/// (the same index, the same person), with 10 CNY freight.
+pub fn one_line(
+    order_no: &str,
+    buyer_index: usize,
+    item_no: &str,
+    qty: i64,
+    price_fen: i64,
+) -> Bundle {
+    let sku = *PICKABLE
+        .iter()
+        .find(|sku| sku.item_no == item_no)
+        .expect("a pickable fixture SKU");
+    let money = Money {
+        freight_fen: 1_000,
+        ..Money::default()
+    };
+    let lines = [Line::new(sku, qty, price_fen)];
+    Bundle {
+        documents: documents(
+            order_no,
+            &lines,
+            &money,
+            &buyer(buyer_index),
+            Payer::default(),
+        ),
+        order_no: order_no.to_owned(),
+        scenario: "one line",
+    }
+}
+
 fn scenario(which: usize, rng: &mut Rng) -> (&'static str, Vec<Line>, Payer) {
     let everyday = |rng: &mut Rng| {
         let sku = rng.pick(&EVERYDAY);
@@ -255,7 +292,7 @@ fn scenario(which: usize, rng: &mut Rng) -> (&'static str, Vec<Line>, Payer) {
 }
 
 /// A buyer of its own: name and ID number derived from the bundle's number.
-fn buyer(index: usize) -> (String, String) {
+pub fn buyer(index: usize) -> (String, String) {
     (format!("买家{index}"), format!("5001011990{index:07}X"))
 }
 

@@ -3,7 +3,9 @@
 //! status, dutiable value and tax (totals and per line) that clearance declares for it, on an
 //! account book and positive list that are not the SAMPLE seed compiled into the binaries.
 //! Runs against the local stack (`scripts/stack up`), intake and clearance in this process.
+//! `after_sales` follows orders past their declaration on the same kind of stack.
 
+mod after_sales;
 mod bundles;
 mod stack;
 

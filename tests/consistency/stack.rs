@@ -136,6 +136,12 @@ impl Stack {
         (status, body.to_vec())
     }
 
+    /// `GET path` as `sender`: the status and the JSON answer.
+    pub async fn get_json(&self, path: &str, sender: &str) -> (u16, Value) {
+        let (status, body) = self.get(path, sender).await;
+        (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+    }
+
     /// `POST path` with a JSON body as `sender`: the status and the JSON answer.
     pub async fn post(&self, path: &str, body: &Value, sender: &str) -> (u16, Value) {
         let key = self.key(sender);

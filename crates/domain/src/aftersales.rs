@@ -11,15 +11,10 @@ use crate::documents::{Cancellation, Refund, check_refund_lines};
 use crate::status::ReturnStatus;
 use crate::types::{CebDateTimeMillis, HsCode};
 
-/// Days after release within which a return must be applied for (GACC 2020 No. 45).
-pub const REFUND_APPLY_DAYS_MAX: i64 = 30;
-/// Days after release within which returned goods must be back in the zone.
-pub const REFUND_GOODS_BACK_DAYS_MAX: i64 = 45;
-
 /// Checks that an inventory in `status` may be cancelled: accepted by customs (120 or later,
-/// not a failure, not closed or returned abroad) and the parcel still in the zone. Otherwise
-/// `-623005`.
-pub fn check_cancellable(status: ReturnStatus, parcel_exited: bool) -> Result<(), ErrorCode> {
+/// not a failure, not closed or returned abroad). Otherwise `-623005`. (Whether the parcel left
+/// the zone is [`cancellation_verdict`]'s question.)
+pub fn check_cancellable(status: ReturnStatus) -> Result<(), ErrorCode> {
     let eligible = matches!(
         status,
         ReturnStatus::Accepted
@@ -28,7 +23,7 @@ pub fn check_cancellable(status: ReturnStatus, parcel_exited: bool) -> Result<()
             | ReturnStatus::Concluded
             | ReturnStatus::Released
     );
-    if eligible && !parcel_exited {
+    if eligible {
         Ok(())
     } else {
         Err(codes::CANCEL_STATUS_INVALID)
@@ -42,24 +37,13 @@ pub enum RefundWindowError {
     #[error("the inventory was not released")]
     NotReleased,
     /// Applied for more than 30 days after release.
-    #[error("return applied {days} days after release, at most {REFUND_APPLY_DAYS_MAX} allowed")]
+    #[error("return applied {days} days after release, at most {max} allowed")]
     TooLate {
         /// Days since release.
         days: i64,
+        /// The window (`rules.after_sales.refund_apply_days_max`).
+        max: i64,
     },
-}
-
-/// Checks a return application date against the release date (≤ 30 days after release).
-pub fn check_refund_window(
-    released_on: Option<NaiveDate>,
-    applied_on: NaiveDate,
-) -> Result<(), RefundWindowError> {
-    let released_on = released_on.ok_or(RefundWindowError::NotReleased)?;
-    let days = (applied_on - released_on).num_days();
-    if days > REFUND_APPLY_DAYS_MAX {
-        return Err(RefundWindowError::TooLate { days });
-    }
-    Ok(())
 }
 
 /// Builds a CEB624 receipt for a cancellation: `399` when approved (with the customs text), or
@@ -150,7 +134,7 @@ pub fn cancellation_verdict(
         let detail = format!("清单[{invt_no}]的包裹已出区，请申请退货");
         return Verdict::Refused(codes::CANCEL_STATUS_INVALID, detail);
     }
-    match check_cancellable(declared.status, false) {
+    match check_cancellable(declared.status) {
         Ok(()) => Verdict::Approved,
         Err(code) => Verdict::Refused(
             code,
@@ -181,7 +165,7 @@ pub fn refund_verdict(
         let detail = format!("退货申请单报文校验失败，清单[{invt_no}]未放行或已撤单");
         return Verdict::Refused(codes::REFUND_INVALID, detail);
     }
-    if let Err(error) = check_refund_window_days(declared.released_on, today, rules) {
+    if let Err(error) = check_refund_window(declared.released_on, today, rules) {
         let detail = format!("退货申请单报文校验失败，{error}");
         return Verdict::Refused(codes::REFUND_INVALID, detail);
     }
@@ -202,8 +186,9 @@ fn duplicate_or(same: bool, code: ErrorCode, detail: &str) -> Verdict {
     }
 }
 
-/// As [`check_refund_window`], with the configured number of days.
-pub fn check_refund_window_days(
+/// Checks a return application date against the release date: at most
+/// `rules.refund_apply_days_max` days after it.
+pub fn check_refund_window(
     released_on: Option<NaiveDate>,
     applied_on: NaiveDate,
     rules: &AfterSalesConfig,
@@ -211,7 +196,10 @@ pub fn check_refund_window_days(
     let released_on = released_on.ok_or(RefundWindowError::NotReleased)?;
     let days = (applied_on - released_on).num_days();
     if days > rules.refund_apply_days_max {
-        return Err(RefundWindowError::TooLate { days });
+        return Err(RefundWindowError::TooLate {
+            days,
+            max: rules.refund_apply_days_max,
+        });
     }
     Ok(())
 }
@@ -265,33 +253,37 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_accepted_inventories_still_in_the_zone_can_be_cancelled() {
-        assert_eq!(check_cancellable(ReturnStatus::Released, false), Ok(()));
+    fn only_accepted_inventories_can_be_cancelled() {
+        assert_eq!(check_cancellable(ReturnStatus::Released), Ok(()));
+        assert_eq!(check_cancellable(ReturnStatus::Inspection), Ok(()));
         assert_eq!(
-            check_cancellable(ReturnStatus::Released, true),
+            check_cancellable(ReturnStatus::Declaring),
             Err(codes::CANCEL_STATUS_INVALID)
         );
         assert_eq!(
-            check_cancellable(ReturnStatus::Declaring, false),
-            Err(codes::CANCEL_STATUS_INVALID)
-        );
-        assert_eq!(
-            check_cancellable(ReturnStatus::Closed, false),
+            check_cancellable(ReturnStatus::Closed),
             Err(codes::CANCEL_STATUS_INVALID)
         );
     }
 
     #[test]
-    fn returns_must_be_applied_within_30_days() {
+    fn returns_must_be_applied_within_the_configured_days() {
         let released = NaiveDate::from_ymd_opt(2024, 6, 1);
         let day = |d| NaiveDate::from_ymd_opt(2024, 6, d).unwrap();
-        assert_eq!(check_refund_window(released, day(30)), Ok(()));
+        let rules = AfterSalesConfig::default();
+        assert_eq!(check_refund_window(released, day(30), &rules), Ok(()));
+        let late = day(1) + chrono::Duration::days(31);
         assert_eq!(
-            check_refund_window(released, day(1) + chrono::Duration::days(31)),
-            Err(RefundWindowError::TooLate { days: 31 })
+            check_refund_window(released, late, &rules),
+            Err(RefundWindowError::TooLate { days: 31, max: 30 })
         );
+        let longer = AfterSalesConfig {
+            refund_apply_days_max: 40,
+            ..AfterSalesConfig::default()
+        };
+        assert_eq!(check_refund_window(released, late, &longer), Ok(()));
         assert_eq!(
-            check_refund_window(None, day(2)),
+            check_refund_window(None, day(2), &rules),
             Err(RefundWindowError::NotReleased)
         );
     }

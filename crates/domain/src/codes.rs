@@ -66,12 +66,16 @@ codes! {
     ORDER_ALREADY_DECLARED = -301011, "该订单已向海关申报清单，状态不符";
     /// Customs: a change or deletion (`appType` 2/3) names no payment of the sender's.
     PAYMENT_NOT_FOUND_FOR_CHANGE = -401006, "支付单标识(appType)不正确,未找到对应操作的支付单";
-    /// Customs: duplicate payment.
-    PAYMENT_DUPLICATE = -401007, "支付单重复";
-    /// Customs: duplicate waybill.
-    WAYBILL_DUPLICATE = -504012, "运单重复";
-    /// Customs: duplicate waybill (second variant).
-    WAYBILL_DUPLICATE_2 = -504015, "运单重复";
+    /// Customs: a payment with the same number already exists.
+    PAYMENT_DUPLICATE = -401007, "已存在相同编号的支付单";
+    /// Customs: the payment was declared already, so it cannot change.
+    PAYMENT_ALREADY_DECLARED = -401008, "该支付单已向海关申报支付单，状态不符";
+    /// Customs: the logistics waybill exists already.
+    WAYBILL_DUPLICATE = -504012, "物流运单已存在";
+    /// Customs: a waybill with the same number already exists.
+    WAYBILL_DUPLICATE_2 = -504015, "已存在相同编号的运单";
+    /// Customs: the waybill was declared already, so it cannot change.
+    WAYBILL_ALREADY_DECLARED = -504016, "该运单已向海关申报运单，状态不符";
     /// Customs: a change or deletion (`appType` 2/3) names no waybill of the sender's.
     WAYBILL_NOT_FOUND_FOR_CHANGE = -504014, "运单标识(appType)不正确,未找到操作的运单";
     /// Customs: a logistics status (CEB513) names no released parcel to act on.

@@ -182,23 +182,17 @@ impl LogisticsStatus {
         let mut problems = Problems::new();
         let mut n = Node::new(&mut problems, "logisticsStatus");
         let guid = n.req("guid", &s.guid, guid);
-        app_type(&mut n, &s.app_type);
+        // An exit is recorded once and never taken back or staged: only a new (1), declared (2)
+        // status counts.
+        n.one_of("appType", &s.app_type, &["1"]);
         let app_time = n.req("appTime", &s.app_time, CebDateTime::parse);
-        app_status(&mut n, &s.app_status);
+        n.one_of("appStatus", &s.app_status, &["2"]);
         let logistics_code = n.req("logisticsCode", &s.logistics_code, CustomsCode::parse);
         let logistics_name = n.text("logisticsName", &s.logistics_name, 100);
         let logistics_no = n.key("logisticsNo", &s.logistics_no, 60);
-        let status = n.req("logisticsStatus", &s.logistics_status, |t| {
-            let letter = text(t, 1)?;
-            if letter.bytes().all(|b| b.is_ascii_uppercase()) {
-                Ok(letter)
-            } else {
-                Err(FormatError::Pattern {
-                    what: "logisticsStatus",
-                    detail: "one upper-case letter",
-                })
-            }
-        });
+        // SPEC2022 CEB513: logisticsStatus "限定S" (signed for); the 202205 sample's `R` is a
+        // format sample, not a status customs accepts.
+        let status = n.one_of("logisticsStatus", &s.logistics_status, &["S"]);
         let logistics_time = n.req("logisticsTime", &s.logistics_time, CebDateTime::parse);
         n.opt_text("note", &s.note, 1000);
         finish(problems, || {

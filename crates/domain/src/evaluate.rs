@@ -69,7 +69,9 @@ pub enum Outcome {
     Reject {
         /// Catalogue codes, unique, in the order found.
         codes: Vec<ErrorCode>,
-        /// Explanations, one per problem.
+        /// Explanations, one per problem, with their figures: the first problem of each code
+        /// first, in the order of `codes` (`reasons[i]` fills the `[*]` of `codes[i]`), then the
+        /// others.
         reasons: Vec<String>,
     },
 }
@@ -173,11 +175,14 @@ struct Verdict {
 }
 
 impl Verdict {
+    /// Keeps the first reason of each code at the code's index (see [`Outcome::Reject`]).
     fn reject(&mut self, code: ErrorCode, reason: String) {
-        if !self.codes.contains(&code) {
+        if self.codes.contains(&code) {
+            self.reasons.push(reason);
+        } else {
+            self.reasons.insert(self.codes.len(), reason);
             self.codes.push(code);
         }
-        self.reasons.push(reason);
     }
 
     fn hold(&mut self, code: &'static str, message: String) {

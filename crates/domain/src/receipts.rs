@@ -112,14 +112,32 @@ pub fn declaration(ebc_code: &str, order_no: &str, outcome: &Outcome) -> Vec<Rec
             receipts.push(held);
         }
         Outcome::Reject { codes, reasons } => {
-            let texts: String = codes.iter().map(|code| code.return_info("")).collect();
-            let info = format!("{texts}{}", reasons.join("；"));
+            let info = rejection_info(codes, reasons);
             let codes = codes.iter().map(|code| code.code.to_string()).collect();
             let rejected = Receipt::new(Flow::Inventory, outcome.status(), info, codes);
             receipts.push(rejected);
         }
     }
     receipts
+}
+
+/// `[code:N;Desc:…]` per code, then the reasons not used as a `Desc`. A code whose text has
+/// `[*]` placeholders takes its first reason, the filled text, as `Desc` (as customs fills
+/// them); the others keep the catalogue text, their reasons follow.
+fn rejection_info(codes: &[ErrorCode], reasons: &[String]) -> String {
+    let mut texts = String::new();
+    let mut rest: Vec<&str> = Vec::new();
+    for (index, code) in codes.iter().enumerate() {
+        match reasons.get(index) {
+            Some(first) if code.message.contains("[*]") => texts.push_str(&code.return_info(first)),
+            first => {
+                texts.push_str(&code.return_info(""));
+                rest.extend(first.map(String::as_str));
+            }
+        }
+    }
+    rest.extend(reasons.iter().skip(codes.len()).map(String::as_str));
+    format!("{texts}{}", rest.join("；"))
 }
 
 fn accepted() -> Receipt {
@@ -253,6 +271,28 @@ mod tests {
             reasons: vec!["payCode".into()],
         };
         assert_eq!(declaration("E", "O", &mismatch)[1].status.code(), 100);
+    }
+
+    #[test]
+    fn placeholders_are_filled_by_the_codes_first_reason() {
+        // Goal: no `[*]` reaches a merchant; a code without placeholders keeps the catalogue
+        // text and its reason follows, as do further reasons of either code.
+        let rejected = Outcome::Reject {
+            codes: vec![codes::ITEM_NOT_RECORDED, codes::OVER_SINGLE_LIMIT],
+            reasons: vec![
+                "表体第[1]项商品[SKU-1]未在账册备案".into(),
+                "5001.00 > 5000".into(),
+                "表体第[2]项商品[SKU-2]未在账册备案".into(),
+            ],
+        };
+        let info = &declaration("E", "O", &rejected)[1].info;
+        assert_eq!(
+            info,
+            "[code:-900205;Desc:表体第[1]项商品[SKU-1]未在账册备案]\
+             [code:-621005;Desc:购买金额超过单笔限额]\
+             5001.00 > 5000；表体第[2]项商品[SKU-2]未在账册备案"
+        );
+        assert!(!info.contains("[*]"));
     }
 
     #[test]

@@ -53,7 +53,7 @@ pub enum ReturnsAction {
 
 /// Runs `bondgate returns`; prints JSON on stdout.
 pub async fn run(args: ReturnsArgs) -> anyhow::Result<()> {
-    let rules = load_rules()?;
+    let rules = crate::settings::rules()?;
     let cipher = crate::settings::data_cipher()?;
     let db = bondgate_storage::connect(&args.database.config())
         .await
@@ -263,21 +263,4 @@ async fn restore(
     .execute(&mut *conn)
     .await?;
     Ok(())
-}
-
-/// The `[rules]` section, read as the services read it.
-#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
-struct RulesSettings {
-    #[serde(default)]
-    rules: RulesConfig,
-}
-
-impl bondgate_config::Validate for RulesSettings {
-    fn problems(&self) -> Vec<String> {
-        Vec::new()
-    }
-}
-
-fn load_rules() -> anyhow::Result<RulesConfig> {
-    Ok(bondgate_config::load::<RulesSettings>(None)?.rules)
 }

@@ -51,7 +51,7 @@ pub struct ClearanceConfig {
     pub batch_size_max: usize,
     /// ...or this long after its first record, whichever comes first.
     pub batch_linger_ms: u64,
-    /// Orders still missing a document after this long are rejected (receipt 100).
+    /// Orders still missing a document after this long are closed with a -900104 receipt (a processing exception).
     pub incomplete_window_ms: u64,
     /// How often the sweeper looks for such orders.
     pub sweep_interval_ms: u64,

@@ -84,7 +84,7 @@ impl Metrics {
             decisions: IntCounterVec::new(
                 Opts::new(
                     "bondgate_clearance_decisions_total",
-                    "Decisions by status and code.",
+                    "Decisions by status (800 released, 300 held, 100 rejected) and code (the first customs code; negative for a processing exception, hold for a hold).",
                 ),
                 &["status", "code"],
             )?,

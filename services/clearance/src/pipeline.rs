@@ -379,8 +379,15 @@ impl Pipeline {
             } else {
                 code
             };
+            // The decision, not the receipt status: a processing exception (a negative status)
+            // is a rejection, its code in the `code` label, so `status="100"` counts them all.
+            let decision = if declaration.status < 0 {
+                100
+            } else {
+                declaration.status
+            };
             m.decisions
-                .with_label_values(&[&declaration.status.to_string(), code])
+                .with_label_values(&[&decision.to_string(), code])
                 .inc();
         }
         for dead in &planner.writes.dead_letters {

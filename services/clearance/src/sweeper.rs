@@ -1,5 +1,5 @@
 //! Closes orders whose documents did not all arrive within the configured window: each gets a
-//! final 100 receipt naming what is missing, and stays closed (late documents do not reopen it).
+//! final receipt, status -900104, naming what is missing, and stays closed (late documents do not reopen it).
 //! Runs on the consumer's thread between batches, only for partitions this instance holds, under
 //! the same position fencing as a batch.
 

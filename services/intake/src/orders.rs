@@ -58,6 +58,12 @@ pub struct DeclarationView {
     /// Approved return time.
     #[schema(value_type = Option<String>)]
     pub refunded_at: Option<DateTime<Utc>>,
+    /// When the logistics company's status (CEB513) said the parcel left the zone.
+    #[schema(value_type = Option<String>)]
+    pub exited_at: Option<DateTime<Utc>>,
+    /// When the returned goods were recorded back in the zone.
+    #[schema(value_type = Option<String>)]
+    pub goods_back_at: Option<DateTime<Utc>>,
 }
 
 /// One receipt of the order's timeline.
@@ -68,7 +74,8 @@ pub struct ReceiptView {
     pub id: uuid::Uuid,
     /// 1, 2, 3... in status order.
     pub sequence: i32,
-    /// 1 inventory (CEB622), 2 cancellation (CEB624), 3 return (CEB626), 4 single document.
+    /// 1 inventory (CEB622), 2 cancellation (CEB624), 3 return (CEB626), 4 single document
+    /// (CEB312/412/512), 5 logistics status (CEB514).
     pub flow: i16,
     /// CEB `returnStatus`.
     pub return_status: i32,
@@ -101,8 +108,9 @@ pub struct OrderStatus {
     /// Order number.
     pub order_no: String,
     /// `received` (documents stored, not all three yet), `pending` (waiting for documents),
-    /// `closed` (incomplete past the window), or the declaration's status in English
-    /// (`released`, `manual review`, ...).
+    /// `closed` (incomplete past the window), `cancelled` or `returned` once a cancellation or
+    /// return was approved, else the declaration's status in English (`released`,
+    /// `manual review`, ...).
     pub status: String,
     /// The CEB `returnStatus` of the declaration, when declared.
     pub return_status: Option<i32>,
@@ -132,7 +140,7 @@ struct StoredDocuments {
 
 const DECLARATION_SQL: &str = "SELECT cop_no, pre_no, invt_no, status, ebc_code, pay_code, \
     logistics_code, logistics_no, codes, reasons, tax_total, dutiable_value, created_at, \
-    updated_at, released_at, cancelled_at, refunded_at \
+    updated_at, released_at, cancelled_at, refunded_at, exited_at, goods_back_at \
     FROM declarations WHERE ebp_code = $1 AND order_no = $2";
 const RECEIPTS_SQL: &str = "SELECT id, sequence, flow, return_status, return_info, codes, \
     created_at FROM receipts WHERE ebp_code = $1 AND order_no = $2 ORDER BY sequence";
@@ -210,7 +218,7 @@ pub async fn load(
     }
     let involved = involved(ebp_code, declaration.as_ref(), &stored, cipher);
     let (status, return_status) = match (&declaration, &pending) {
-        (Some(d), _) => (status_text(d.status), Some(d.status)),
+        (Some(d), _) => (declaration_status_text(d), Some(d.status)),
         (None, Some((state,))) if state == "closed" => ("closed".to_owned(), None),
         (None, Some(_)) => ("pending".to_owned(), None),
         (None, None) => ("received".to_owned(), None),
@@ -227,6 +235,17 @@ pub async fn load(
         },
         involved,
     }))
+}
+
+/// An approved cancellation or return ends the order whatever the inventory's last status.
+fn declaration_status_text(declaration: &DeclarationView) -> String {
+    if declaration.cancelled_at.is_some() {
+        "cancelled".to_owned()
+    } else if declaration.refunded_at.is_some() {
+        "returned".to_owned()
+    } else {
+        status_text(declaration.status)
+    }
 }
 
 fn status_text(code: i32) -> String {

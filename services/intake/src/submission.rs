@@ -275,7 +275,7 @@ fn json_document(element: Value) -> JsonResult<RawDocument> {
                 None,
                 "type",
                 format!(
-                    "unknown type {name:?}; expected order, payment, waybill, cancellation or refund"
+                    "unknown type {name:?}; expected order, payment, waybill, cancellation, refund or logistics_status"
                 ),
             ))
         })?,

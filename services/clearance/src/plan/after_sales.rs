@@ -84,7 +84,8 @@ impl Planner {
                     &declaration.weights,
                     locked,
                 );
-                if declaration.status == 300 {
+                // Held (300) or in inspection (500): the officer's task ends with the order.
+                if matches!(declaration.status, 300 | 500) {
                     self.writes.review_tasks_closed.push(declaration.id);
                 }
                 self.writes.declaration_updates.push(DeclarationUpdate {
@@ -193,7 +194,7 @@ impl Planner {
     }
 
     /// Records a logistics status (CEB513): from its logistics company, for the declared waybill
-    /// of a released parcel; the parcel counts as out of the zone from now on.
+    /// of a released, not cancelled parcel; the parcel counts as out of the zone from now on.
     fn exit(
         &mut self,
         work: &mut OrderWork,
@@ -213,7 +214,7 @@ impl Planner {
         let declaration = work
             .declaration
             .as_ref()
-            .filter(|d| d.logistics == waybill && d.status == 800);
+            .filter(|d| d.logistics == waybill && d.status == 800 && !d.cancelled);
         let Some(declaration) = declaration else {
             let detail = format!(
                 "物流运单状态报文处理失败，未找到已放行的运单[{}]",

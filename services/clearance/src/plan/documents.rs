@@ -187,6 +187,16 @@ fn duplicate_code(slot: usize) -> ErrorCode {
     }
 }
 
+/// The customs code of a change refused because the order is declared, per slot (SPEC2022 §7:
+/// -301011, -401008, -504016).
+fn declared_code(slot: usize) -> ErrorCode {
+    match slot {
+        ORDER => codes::ORDER_ALREADY_DECLARED,
+        PAYMENT => codes::PAYMENT_ALREADY_DECLARED,
+        _ => codes::WAYBILL_ALREADY_DECLARED,
+    }
+}
+
 impl Planner {
     /// Applies one document to its order, in record order.
     pub fn apply(&mut self, work: &mut OrderWork, incoming: Incoming) {
@@ -210,7 +220,7 @@ impl Planner {
             // Deleting what is not there is a no-op too: deletions are idempotent.
             (true, _, AppType::Delete) => {}
             (false, _, _) if work.declaration.is_some() => {
-                self.refuse(work, Flow::Document, codes::ORDER_ALREADY_DECLARED, "");
+                self.refuse(work, Flow::Document, declared_code(slot), "");
             }
             (false, false, AppType::New) => {
                 self.refuse(work, Flow::Document, duplicate_code(slot), "");

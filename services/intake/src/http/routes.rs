@@ -105,8 +105,10 @@ async fn accept(
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
     let mut records = submission::validate(documents, &state.rules)?;
     let pool = bondgate_storage::pool(&state.db);
-    submission::resolve_orders(pool, &mut records).await?;
+    // Authorized first: a logistics status names its logistics company, so only that company
+    // learns whether one of its waybills is unknown (no existence oracle for anyone else).
     authorization::authorize(pool, &principal.enterprise_code, &records).await?;
+    submission::resolve_orders(pool, &mut records).await?;
     let at_ms = chrono::Utc::now().timestamp_millis();
     let out: Vec<OutRecord> = records
         .iter()
