@@ -130,6 +130,30 @@ fn logistics_status(logistics_code: &str, logistics_no: &str) -> Value {
     })
 }
 
+/// [`logistics_status`] as the logistics company's CEB513Message.
+fn ceb513_xml(logistics_no: &str) -> anyhow::Result<Vec<u8>> {
+    use bondgate_ceb::model::{BaseTransfer, LogisticsStatus};
+    let mut fields = logistics_status(LOG, logistics_no);
+    fields.as_object_mut().expect("an object").remove("type");
+    let record: LogisticsStatus = serde_json::from_value(fields)?;
+    let message = bondgate_ceb::Declaration {
+        guid: uuid::Uuid::new_v4().hyphenated().to_string().to_uppercase(),
+        version: "1.0".to_owned(),
+        records: vec![record],
+        base_transfer: BaseTransfer {
+            cop_code: LOG.to_owned(),
+            cop_name: "示例物流".to_owned(),
+            dxp_mode: "DXP".to_owned(),
+            dxp_id: "DXPENTTEST000003".to_owned(),
+            note: None,
+        },
+        base_subscribes: Vec::new(),
+        signed: false,
+    };
+    let xml = bondgate_ceb::to_xml(&bondgate_ceb::CebMessage::Ceb513(message))?;
+    Ok(xml.into_bytes())
+}
+
 fn now_ceb() -> String {
     (chrono::Utc::now() + chrono::Duration::hours(8))
         .format("%Y%m%d%H%M%S")
@@ -217,8 +241,8 @@ async fn a_parcel_out_of_the_zone_is_returned_within_its_windows_not_cancelled()
     // of release; its stock comes back only when the goods are recorded back, within 45 days.
     // Method: three tea orders released. EXIT-1: a CEB513 from its logistics company (after a
     // foreign key's attempts), a cancellation (refused), a return (399, stock unchanged), the
-    // goods recorded back (stock restored, a second time refused). EXIT-2: released 31 days
-    // ago, its return is refused (-625001). EXIT-3: returned, then released 46 days ago: the
+    // goods recorded back (stock restored, a second time refused). EXIT-2: out of the zone by
+    // a CEB513 in XML, released 31 days ago: its return is refused (-625001). EXIT-3: returned, then released 46 days ago: the
     // goods can no longer be recorded back and its stock stays out.
     let stack = Stack::start("exit").await?;
     let tea = |n: usize| one_line(&format!("EXIT-{n}"), 7100 + n, "BG-TEA-250G", 2, 6_000);
@@ -266,6 +290,12 @@ async fn a_parcel_out_of_the_zone_is_returned_within_its_windows_not_cancelled()
     assert!(order["declaration"]["exitedAt"].is_string(), "{order}");
     assert!(order["declaration"]["goodsBackAt"].is_string(), "{order}");
 
+    // The same status as CEB513 XML: EXIT-2 leaves the zone too, and may still be returned.
+    let (status, answer) = stack
+        .post_bytes("/v1/ceb", "application/xml", ceb513_xml("LN-EXIT-2")?, LOG)
+        .await;
+    assert_eq!(status, 202, "{answer}");
+    assert_eq!(receipts(pool, "EXIT-2", 5, 1).await?, [399]);
     released_days_ago(pool, "EXIT-2", 31).await?;
     send(
         &stack,

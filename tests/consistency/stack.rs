@@ -144,13 +144,25 @@ impl Stack {
 
     /// `POST path` with a JSON body as `sender`: the status and the JSON answer.
     pub async fn post(&self, path: &str, body: &Value, sender: &str) -> (u16, Value) {
-        let key = self.key(sender);
+        let body = serde_json::to_vec(body).expect("JSON");
+        self.post_bytes(path, "application/json", body, sender)
+            .await
+    }
+
+    /// `POST path` with a body of `content_type` as `sender`: the status and the JSON answer.
+    pub async fn post_bytes(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+        sender: &str,
+    ) -> (u16, Value) {
         let response = self
             .http
             .post(format!("{}{path}", self.base))
-            .header("content-type", "application/json")
-            .bearer_auth(key)
-            .body(serde_json::to_vec(body).expect("JSON"))
+            .header("content-type", content_type)
+            .bearer_auth(self.key(sender))
+            .body(body)
             .send()
             .await
             .expect("intake answers");
