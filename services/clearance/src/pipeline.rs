@@ -431,7 +431,7 @@ fn reject_all(
 }
 
 /// Groups documents by order key, keeping both the keys' first-seen order and record order.
-fn group_by_order(incoming: Vec<Incoming>) -> (Vec<OrderKey>, Vec<Vec<Incoming>>) {
+pub(crate) fn group_by_order(incoming: Vec<Incoming>) -> (Vec<OrderKey>, Vec<Vec<Incoming>>) {
     let mut index: HashMap<OrderKey, usize> = HashMap::new();
     let mut keys = Vec::new();
     let mut groups: Vec<Vec<Incoming>> = Vec::new();

@@ -46,6 +46,9 @@ impl Planner {
                     _ => {}
                 }
             }
+            if work.declaration.is_none() {
+                self.pending_sequence(work);
+            }
         }
     }
 

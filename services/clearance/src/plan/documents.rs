@@ -337,6 +337,23 @@ impl Planner {
         }
     }
 
+    /// Keeps the receipts answered after the documents (a refused cancellation, return or
+    /// logistics status of an order not declared) in the sequence its pending row holds, so the
+    /// order's next receipt (its declaration's, or the sweeper's -900104) never reuses a number.
+    pub(super) fn pending_sequence(&mut self, work: &OrderWork) {
+        let seq = work.receipt_seq;
+        for (key, _, pending) in &mut self.writes.pending {
+            if *key == work.key {
+                *pending = seq;
+            }
+        }
+        for (key, pending) in &mut self.writes.pending_seq {
+            if *key == work.key {
+                *pending = seq;
+            }
+        }
+    }
+
     /// After all documents of the batch: store new documents, and mark the order waiting when it
     /// is still incomplete (or no longer waiting when it is complete).
     pub fn finish_documents(&mut self, work: &OrderWork) {
