@@ -1,3 +1,7 @@
+DELETE FROM pending_orders WHERE state = 'idle';
+ALTER TABLE pending_orders DROP CONSTRAINT pending_orders_state_check;
+ALTER TABLE pending_orders ADD CONSTRAINT pending_orders_state_check
+    CHECK (state IN ('waiting', 'closed'));
 DELETE FROM receipts WHERE flow = 5;
 ALTER TABLE receipts DROP CONSTRAINT receipts_flow_check;
 ALTER TABLE receipts ADD CONSTRAINT receipts_flow_check CHECK (flow BETWEEN 1 AND 4);

@@ -48,3 +48,11 @@ CREATE TABLE logistics_status_documents (
 -- Flow 5: receipts of logistics statuses (CEB514).
 ALTER TABLE receipts DROP CONSTRAINT receipts_flow_check;
 ALTER TABLE receipts ADD CONSTRAINT receipts_flow_check CHECK (flow BETWEEN 1 AND 5);
+
+-- An order key that got a receipt (a refused cancellation, return or logistics status) before
+-- any of its documents: its row only keeps the receipt sequence. 'idle' rows are not swept; the
+-- first document makes the row 'waiting' and starts the window then, so a record naming a key
+-- nobody sent can neither close it early nor earn it a -900104.
+ALTER TABLE pending_orders DROP CONSTRAINT pending_orders_state_check;
+ALTER TABLE pending_orders ADD CONSTRAINT pending_orders_state_check
+    CHECK (state IN ('idle', 'waiting', 'closed'));

@@ -7,7 +7,7 @@ use bondgate_domain::types::TariffLine;
 use bondgate_storage::crypto::PayloadCipher;
 use rust_decimal::Decimal;
 use sqlx::{PgConnection, Row};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Separator of list values packed into one text (codes, reasons); never in customs texts.
 const SEP: &str = "\u{1f}";
@@ -819,9 +819,14 @@ async fn insert_dead_letters(
 async fn write_pending(conn: &mut PgConnection, writes: &Writes) -> sqlx::Result<()> {
     if !writes.pending.is_empty() {
         let p = &writes.pending;
+        let idle: HashSet<&OrderKey> = writes.pending_idle.iter().collect();
+        let states: Vec<&str> = p
+            .iter()
+            .map(|(k, _, _)| if idle.contains(k) { "idle" } else { "waiting" })
+            .collect();
         sqlx::query(
-            "INSERT INTO pending_orders (ebp_code, order_no, partition, receipt_seq)
-             SELECT * FROM UNNEST($1::text[], $2::text[], $3::int[], $4::int[])
+            "INSERT INTO pending_orders (ebp_code, order_no, partition, receipt_seq, state)
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::int[], $4::int[], $5::text[])
              ON CONFLICT (ebp_code, order_no) DO NOTHING",
         )
         .bind(p.iter().map(|(k, _, _)| k.0.clone()).collect::<Vec<_>>())
@@ -832,6 +837,20 @@ async fn write_pending(conn: &mut PgConnection, writes: &Writes) -> sqlx::Result
                 .collect::<Vec<_>>(),
         )
         .bind(p.iter().map(|(_, _, seq)| *seq).collect::<Vec<_>>())
+        .bind(&states)
+        .execute(&mut *conn)
+        .await?;
+    }
+    if !writes.pending_woken.is_empty() {
+        // The window starts with the first document, not with the receipt that made the row.
+        let (ebp, ono) = split_keys(&writes.pending_woken);
+        sqlx::query(
+            "UPDATE pending_orders p SET state = 'waiting', first_seen_at = now()
+             FROM UNNEST($1::text[], $2::text[]) AS k(e, o)
+             WHERE p.ebp_code = k.e AND p.order_no = k.o AND p.state = 'idle'",
+        )
+        .bind(&ebp)
+        .bind(&ono)
         .execute(&mut *conn)
         .await?;
     }

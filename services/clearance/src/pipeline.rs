@@ -7,7 +7,7 @@ use crate::failpoint;
 use crate::metrics::Metrics;
 use crate::persist;
 use crate::plan::declare::{self, Declarer};
-use crate::plan::{Context, OrderWork, Planner, decide};
+use crate::plan::{Context, Planner, decide};
 use crate::positions::{self, Position, PositionsKey, Rebase};
 use crate::state::{self, OrderKey, Snapshot};
 use bondgate_ceb::sign::SigningKey;
@@ -313,23 +313,14 @@ impl Pipeline {
         } = snapshot;
         let mut planner = Planner::new(payment_owners, waybill_owners, bindings);
         planner.writes.dead_letters = dead;
-        let mut works = Vec::with_capacity(order.len());
-        for (key, documents) in order.iter().zip(groups) {
-            let partition = documents.first().map_or(0, |d| d.partition);
-            let stored = orders.remove(key).unwrap_or_default();
-            let mut work = OrderWork::new(key.clone(), partition, stored);
-            for document in documents {
-                planner.apply(&mut work, document);
-            }
-            planner.finish_documents(&work);
-            works.push(work);
-        }
+        let mut works = planner.apply_batch(&order, groups, |key, _| {
+            orders.remove(key).unwrap_or_default()
+        });
         let complete = decide::complete_orders(&works);
         let to_lock = decide::rows_to_lock(&works, &complete, &ctx);
         let annual_limit = self.rules.limits.annual_max_cny;
         let mut locked = state::lock(conn, &to_lock, annual_limit).await?;
-        planner.decide_all(&mut works, complete, &ctx, &mut locked);
-        planner.after_sales_all(&mut works, &ctx, &mut locked);
+        planner.settle(&mut works, complete, &ctx, &mut locked);
         let numbers = persist::next_numbers(conn, declare::numbers_needed(&planner.writes)).await?;
         let declarer = Declarer {
             customs_code: &self.customs_code,

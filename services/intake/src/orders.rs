@@ -220,6 +220,8 @@ pub async fn load(
     let (status, return_status) = match (&declaration, &pending) {
         (Some(d), _) => (declaration_status_text(d), Some(d.status)),
         (None, Some((state,))) if state == "closed" => ("closed".to_owned(), None),
+        // Only a receipt sequence is kept (an after-sale answered before any document).
+        (None, Some((state,))) if state == "idle" => ("received".to_owned(), None),
         (None, Some(_)) => ("pending".to_owned(), None),
         (None, None) => ("received".to_owned(), None),
     };

@@ -372,20 +372,28 @@ impl Planner {
                 _ => self.writes.waybills.push(row),
             }
         }
-        let waiting = work.pending.as_deref() == Some("waiting");
+        let has_documents = work.slots.iter().any(|slot| !slot.is_empty());
         if work.is_complete() {
-            if waiting {
+            // Waiting or idle (a complete order is never closed).
+            if work.pending.is_some() {
                 self.writes.pending_done.push(work.key.clone());
             }
         } else if work.declaration.is_none() {
-            if work.pending.is_none() {
-                self.writes
-                    .pending
-                    .push((work.key.clone(), work.partition, work.receipt_seq));
-            } else {
-                self.writes
-                    .pending_seq
-                    .push((work.key.clone(), work.receipt_seq));
+            let key = work.key.clone();
+            match work.pending.as_deref() {
+                None => {
+                    if !has_documents {
+                        self.writes.pending_idle.push(key.clone());
+                    }
+                    let row = (key, work.partition, work.receipt_seq);
+                    self.writes.pending.push(row);
+                }
+                Some(state) => {
+                    if state == "idle" && has_documents {
+                        self.writes.pending_woken.push(key.clone());
+                    }
+                    self.writes.pending_seq.push((key, work.receipt_seq));
+                }
             }
         }
     }

@@ -32,7 +32,7 @@ use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, Utc};
 use rust_decimal::Decimal;
 
 use crate::decode::{DeadLetter, Incoming};
-use crate::state::{OrderKey, QuotaKey, WeightKey};
+use crate::state::{Locked, OrderKey, QuotaKey, StoredOrder, WeightKey};
 
 pub use documents::OrderWork;
 
@@ -259,6 +259,11 @@ pub struct Writes {
     pub dead_letters: Vec<DeadLetter>,
     /// Orders left waiting: key, partition, receipt sequence.
     pub pending: Vec<(OrderKey, i32, i32)>,
+    /// New pending rows (in `pending`) that only keep a receipt sequence: the key has no
+    /// document yet, so it is not waiting for any ('idle', never swept).
+    pub pending_idle: Vec<OrderKey>,
+    /// Idle rows whose first document arrived: waiting from now on.
+    pub pending_woken: Vec<OrderKey>,
     /// Orders no longer waiting.
     pub pending_done: Vec<OrderKey>,
     /// Receipt sequence of orders without a declaration that got a document-level receipt.
@@ -290,6 +295,40 @@ impl Planner {
             bindings,
             ..Self::default()
         }
+    }
+
+    /// The first phase of a batch, before any row is locked: each order's documents applied in
+    /// record order to what is stored of it (`stored`), orders in first-record order.
+    pub fn apply_batch(
+        &mut self,
+        order: &[OrderKey],
+        groups: Vec<Vec<Incoming>>,
+        mut stored: impl FnMut(&OrderKey, &[Incoming]) -> StoredOrder,
+    ) -> Vec<OrderWork> {
+        let mut works = Vec::with_capacity(order.len());
+        for (key, documents) in order.iter().zip(groups) {
+            let partition = documents.first().map_or(0, |d| d.partition);
+            let mut work = OrderWork::new(key.clone(), partition, stored(key, &documents));
+            for document in documents {
+                self.apply(&mut work, document);
+            }
+            self.finish_documents(&work);
+            works.push(work);
+        }
+        works
+    }
+
+    /// The second phase, on the locked rows: the complete orders decided, then the after-sales
+    /// documents answered, each in record order.
+    pub fn settle(
+        &mut self,
+        works: &mut [OrderWork],
+        complete: Vec<Option<decide::Complete>>,
+        ctx: &Context<'_>,
+        locked: &mut Locked,
+    ) {
+        self.decide_all(works, complete, ctx, locked);
+        self.after_sales_all(works, ctx, locked);
     }
 
     /// Adds the next receipt of `work`'s order.

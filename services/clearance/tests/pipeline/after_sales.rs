@@ -22,7 +22,7 @@ fn guid() -> String {
 }
 
 /// The common head of a cancellation or return of `order`'s inventory `invt_no`.
-fn after_sale_head(order: &GeneratedOrder, invt_no: &str) -> v1::Cancellation {
+pub(crate) fn after_sale_head(order: &GeneratedOrder, invt_no: &str) -> v1::Cancellation {
     let head = &order.order.head;
     v1::Cancellation {
         guid: guid(),
@@ -52,7 +52,7 @@ fn after_sale_head(order: &GeneratedOrder, invt_no: &str) -> v1::Cancellation {
     }
 }
 
-fn document(order: &GeneratedOrder, body: Body) -> (String, Vec<u8>) {
+pub(crate) fn document(order: &GeneratedOrder, body: Body) -> (String, Vec<u8>) {
     let head = &order.order.head;
     let document = v1::Document {
         document_id: uuid::Uuid::new_v4().to_string(),

@@ -2,11 +2,14 @@
 //! `-900104` (a processing exception) after the configured window, and a document arriving later does not reopen it; complete orders in
 //! the same traffic clear normally.
 //! Method: 20 orders, the waybill of 6 of them withheld; a 1.5 s window; then send the missing
-//! waybills late and check nothing changes for those orders.
+//! waybills late and check nothing changes for those orders. A cancellation naming an order
+//! nobody sent is refused, and its key is not swept: no -900104 for documents never announced.
 
+use crate::after_sales::{after_sale_head, document};
 use crate::helpers::{Harness, clean_traffic};
 use bondgate_loadtest::generate::Generator;
 use bondgate_proto::Message;
+use bondgate_proto::v1::document::Body;
 use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -14,7 +17,9 @@ async fn incomplete_orders_are_closed_after_the_window_and_stay_closed() -> anyh
     let harness = Harness::new("sweep", 2, 100_000).await?;
     let mut generator = Generator::new(clean_traffic(61))?;
     let orders: Vec<_> = (0..20).map(|_| generator.next_order()).collect();
-    let mut records = Vec::new();
+    let phantom = generator.next_order();
+    let cancel = after_sale_head(&phantom, "80122099I000000001");
+    let mut records = vec![document(&phantom, Body::Cancellation(cancel))];
     let mut late = Vec::new();
     for (index, order) in orders.iter().enumerate() {
         let [o, p, w] = order.documents();
@@ -77,6 +82,21 @@ async fn incomplete_orders_are_closed_after_the_window_and_stay_closed() -> anyh
             .count("SELECT count(*) FROM pending_orders WHERE state = 'closed'")
             .await?,
         incomplete
+    );
+    // The phantom key got its refusal and nothing else; its row only keeps that sequence.
+    let phantom_receipts: Vec<i32> = sqlx::query_scalar(
+        "SELECT return_status FROM receipts WHERE ebp_code = $1 AND order_no = $2 ORDER BY sequence",
+    )
+    .bind(&phantom.order.head.ebp_code)
+    .bind(&phantom.order.head.order_no)
+    .fetch_all(&harness.pool)
+    .await?;
+    assert_eq!(phantom_receipts, [-623026]);
+    assert_eq!(
+        harness
+            .count("SELECT count(*) FROM pending_orders WHERE state = 'idle'")
+            .await?,
+        1
     );
     harness.assert_invariants().await
 }

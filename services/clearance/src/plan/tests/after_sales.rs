@@ -307,7 +307,8 @@ fn an_after_sale_receipt_of_a_waiting_order_counts_in_its_sequence() {
 
 // Goal: the first receipt for an order key that has nothing but a refused after-sale is kept in
 // the pending row that holds the key's sequence.
-// Method: a logistics status for an order bondgate never saw.
+// Method: a logistics status for an order bondgate never saw, then its documents one batch
+// after the other.
 #[test]
 fn an_after_sale_of_an_unknown_order_keeps_its_receipt_sequence() {
     let mut world = World::new();
@@ -319,7 +320,17 @@ fn an_after_sale_of_an_unknown_order_keeps_its_receipt_sequence() {
         [codes::LOGISTICS_STATUS_NOT_FOUND.code]
     );
     assert_eq!(writes.pending, [(key.clone(), 0, 1)]);
-    let writes = world.run(documents(&order));
+    // Idle, not waiting: no document came, so the sweeper must not close the key.
+    assert_eq!(writes.pending_idle, std::slice::from_ref(&key));
+    let [order_document, payment, waybill] = order.documents();
+    let writes = world.run(vec![order_document]);
+    assert_eq!(
+        writes.pending_woken,
+        std::slice::from_ref(&key),
+        "waiting from its first document"
+    );
+    let writes = world.run(vec![payment, waybill]);
+    assert_eq!(writes.pending_done, std::slice::from_ref(&key));
     let sequences: Vec<i32> = receipts_of(&writes, &key).iter().map(|r| r.0).collect();
     assert_eq!(sequences, [2, 3, 4]);
 }

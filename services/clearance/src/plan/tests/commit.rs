@@ -211,8 +211,18 @@ impl World {
 
     fn store_pending(&mut self, writes: &Writes) {
         for (key, _, seq) in &writes.pending {
+            let state = if writes.pending_idle.contains(key) {
+                "idle"
+            } else {
+                "waiting"
+            };
             let order = self.orders.entry(key.clone()).or_default();
-            order.pending.get_or_insert(("waiting".to_owned(), *seq));
+            order.pending.get_or_insert((state.to_owned(), *seq));
+        }
+        for key in &writes.pending_woken {
+            if let Some((state, _)) = self.orders.get_mut(key).and_then(|o| o.pending.as_mut()) {
+                *state = "waiting".to_owned();
+            }
         }
         for (key, seq) in &writes.pending_seq {
             if let Some((_, stored)) = self.orders.get_mut(key).and_then(|o| o.pending.as_mut()) {

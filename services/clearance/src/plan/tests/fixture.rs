@@ -21,9 +21,7 @@ use rust_decimal::Decimal;
 use crate::decode::{Doc, InRecord, Incoming, decode};
 use crate::pipeline::group_by_order;
 use crate::plan::declare::{self, Declarer};
-use crate::plan::{
-    Context, MovementKind, NewDeclaration, OrderWork, Planner, Writes, buyer_hash, decide,
-};
+use crate::plan::{Context, MovementKind, NewDeclaration, Planner, Writes, buyer_hash, decide};
 use crate::state::{Locked, OrderKey, QuotaKey, StoredDeclaration, StoredOrder, ToLock, WeightKey};
 
 /// Key of the buyer ID-number hash.
@@ -154,22 +152,12 @@ impl World {
             self.waybill_owners.clone(),
             self.bindings.clone(),
         );
-        let mut works = Vec::with_capacity(order.len());
-        for (key, documents) in order.iter().zip(groups) {
-            let partition = documents.first().map_or(0, |d| d.partition);
-            let stored = self.load(key, &documents);
-            let mut work = OrderWork::new(key.clone(), partition, stored);
-            for document in documents {
-                planner.apply(&mut work, document);
-            }
-            planner.finish_documents(&work);
-            works.push(work);
-        }
+        let mut works =
+            planner.apply_batch(&order, groups, |key, documents| self.load(key, documents));
         let complete = decide::complete_orders(&works);
         let to_lock = decide::rows_to_lock(&works, &complete, &ctx);
         let mut locked = self.lock(&to_lock);
-        planner.decide_all(&mut works, complete, &ctx, &mut locked);
-        planner.after_sales_all(&mut works, &ctx, &mut locked);
+        planner.settle(&mut works, complete, &ctx, &mut locked);
         let needed = declare::numbers_needed(&planner.writes);
         let numbers: Vec<i64> = (self.next_number..).take(needed).collect();
         let declarer = Declarer {
