@@ -60,6 +60,11 @@ impl MigratorTrait for Migrator {
                 up: include_str!("sql/0009_customs_fidelity.up.sql"),
                 down: include_str!("sql/0009_customs_fidelity.down.sql"),
             }),
+            Box::new(SqlMigration {
+                name: "m20261202_000010_create_batch_storage",
+                up: include_str!("sql/0010_batch_storage.up.sql"),
+                down: include_str!("sql/0010_batch_storage.down.sql"),
+            }),
         ]
     }
 }

@@ -182,7 +182,7 @@ impl Secured {
                 .fetch_one(pool)
                 .await?;
                 let unpublished: i64 =
-                    sqlx::query_scalar("SELECT count(*) FROM receipts WHERE published_at IS NULL")
+                    sqlx::query_scalar("SELECT count(*) FROM receipts_unpublished")
                         .fetch_one(pool)
                         .await?;
                 Ok(released == 1 && unpublished == 0)

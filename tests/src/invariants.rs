@@ -3,6 +3,7 @@
 //! report means: no lost or doubled effect, stock conserved per item, quotas exact, receipts in
 //! status order per order.
 
+use bondgate_storage::outbox;
 use sqlx::{PgPool, Row};
 
 /// One named check: SQL returning one text row per anomaly.
@@ -156,10 +157,18 @@ pub async fn check_receipts_topic(
     pool: &PgPool,
     topic_ids: &[String],
 ) -> anyhow::Result<Vec<String>> {
-    let stored: Vec<(uuid::Uuid, bool)> =
-        sqlx::query_as("SELECT id, published_at IS NOT NULL FROM receipts")
-            .fetch_all(pool)
-            .await?;
+    let rows: Vec<(String, String, i32, bool)> = sqlx::query_as(
+        "SELECT ebp_code, order_no, sequence,
+                (chain_xid, id) <= (SELECT m.chain_xid, m.id FROM outbox_marks m
+                                    WHERE m.stream = 'receipts')
+         FROM receipts",
+    )
+    .fetch_all(pool)
+    .await?;
+    let stored: Vec<(uuid::Uuid, bool)> = rows
+        .iter()
+        .map(|(ebp, ono, seq, published)| (outbox::receipt_id(ebp, ono, *seq), *published))
+        .collect();
     let on_topic: std::collections::HashSet<&str> = topic_ids.iter().map(String::as_str).collect();
     let known: std::collections::HashSet<String> =
         stored.iter().map(|(id, _)| id.to_string()).collect();

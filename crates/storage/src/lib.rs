@@ -8,6 +8,7 @@ pub mod bindings;
 pub mod config;
 pub mod crypto;
 pub mod entities;
+pub mod outbox;
 pub mod reference;
 pub mod testing;
 

@@ -5,6 +5,7 @@ use crate::plan::{AfterSaleRow, DocRow, NewDeclaration, Writes};
 use crate::state::OrderKey;
 use bondgate_domain::types::TariffLine;
 use bondgate_storage::crypto::PayloadCipher;
+use bondgate_storage::outbox::{self, NewReceipt};
 use rust_decimal::Decimal;
 use sqlx::{PgConnection, Row};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -445,11 +446,18 @@ async fn existing_ids(
 }
 
 async fn update_declarations(conn: &mut PgConnection, writes: &Writes) -> sqlx::Result<()> {
-    // The latest receipt sequence of every declared order that got a receipt in this batch.
+    // The latest receipt sequence of every declared order that got a receipt in this batch,
+    // except where the declaration was inserted in this batch with it already (no second write
+    // of a row in the same batch).
     let mut seq: BTreeMap<&OrderKey, i32> = BTreeMap::new();
     for receipt in &writes.receipts {
         let entry = seq.entry(&receipt.key).or_default();
         *entry = (*entry).max(receipt.sequence);
+    }
+    for declaration in &writes.declarations {
+        if seq.get(&declaration.key) == Some(&declaration.receipt_seq) {
+            seq.remove(&declaration.key);
+        }
     }
     let updates = &writes.declaration_updates;
     if !updates.is_empty() {
@@ -471,6 +479,9 @@ async fn update_declarations(conn: &mut PgConnection, writes: &Writes) -> sqlx::
         .bind(updates.iter().map(|u| weight_kgs(&u.weights)).collect::<Vec<_>>())
         .execute(&mut *conn)
         .await?;
+    }
+    if seq.is_empty() {
+        return Ok(());
     }
     let (keys, seqs): (Vec<&OrderKey>, Vec<i32>) = seq.into_iter().unzip();
     let (ebp, ono): (Vec<&str>, Vec<&str>) =
@@ -633,35 +644,80 @@ async fn apply_weights(conn: &mut PgConnection, writes: &Writes) -> sqlx::Result
     Ok(())
 }
 
+/// One ledger row of the batch: an item's summed deltas of one kind.
+#[derive(Default)]
+struct LedgerRow {
+    on_hand_delta: Decimal,
+    reserved_delta: Decimal,
+    /// Declaration lines summed.
+    lines: i32,
+    /// The declaration, while only one contributed.
+    declaration_id: Option<i64>,
+    /// More than one declaration contributed.
+    shared: bool,
+}
+
+/// The batch's movements summed per (item, kind): one ledger row each, whatever the number of
+/// declarations (STORAGE.md §2: the ledger grows with batches and items, not with lines).
+fn ledger_rows<'a>(
+    movements: &'a [crate::plan::Movement],
+    ids: &HashMap<OrderKey, i64>,
+) -> BTreeMap<(&'a str, &'a str, i16), LedgerRow> {
+    let mut rows: BTreeMap<(&str, &str, i16), LedgerRow> = BTreeMap::new();
+    for m in movements {
+        let key = (
+            m.item.ems_no.as_str(),
+            m.item.item_record_no.as_str(),
+            m.kind as i16,
+        );
+        let row = rows.entry(key).or_default();
+        let id = ids.get(&m.declaration).copied();
+        if row.lines > 0 && row.declaration_id != id {
+            row.shared = true;
+        }
+        row.declaration_id = id;
+        row.on_hand_delta += m.on_hand_delta;
+        row.reserved_delta += m.reserved_delta;
+        row.lines += 1;
+    }
+    rows
+}
+
 /// Ledger rows, then the balances as their per-item sums (stock conservation by construction).
 async fn apply_movements(
     conn: &mut PgConnection,
     writes: &Writes,
     ids: &HashMap<OrderKey, i64>,
 ) -> sqlx::Result<()> {
-    let m = &writes.movements;
-    if m.is_empty() {
+    if writes.movements.is_empty() {
         return Ok(());
     }
+    let ledger = ledger_rows(&writes.movements, ids);
+    let rows: Vec<_> = ledger.iter().collect();
     sqlx::query(
-        "INSERT INTO stock_movements (ems_no, item_record_no, kind, on_hand_delta, reserved_delta, declaration_id)
-         SELECT * FROM UNNEST($1::text[], $2::text[], $3::smallint[], $4::numeric[], $5::numeric[], $6::bigint[])",
+        "INSERT INTO stock_movements (ems_no, item_record_no, kind, on_hand_delta, reserved_delta,
+                                      declaration_id, lines)
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::smallint[], $4::numeric[],
+                              $5::numeric[], $6::bigint[], $7::int[])",
     )
-    .bind(m.iter().map(|x| x.item.ems_no.clone()).collect::<Vec<_>>())
-    .bind(m.iter().map(|x| x.item.item_record_no.clone()).collect::<Vec<_>>())
-    .bind(m.iter().map(|x| x.kind as i16).collect::<Vec<_>>())
-    .bind(m.iter().map(|x| x.on_hand_delta).collect::<Vec<_>>())
-    .bind(m.iter().map(|x| x.reserved_delta).collect::<Vec<_>>())
-    .bind(m.iter().map(|x| ids.get(&x.declaration).copied()).collect::<Vec<Option<i64>>>())
+    .bind(rows.iter().map(|(k, _)| k.0).collect::<Vec<_>>())
+    .bind(rows.iter().map(|(k, _)| k.1).collect::<Vec<_>>())
+    .bind(rows.iter().map(|(k, _)| k.2).collect::<Vec<_>>())
+    .bind(rows.iter().map(|(_, r)| r.on_hand_delta).collect::<Vec<_>>())
+    .bind(rows.iter().map(|(_, r)| r.reserved_delta).collect::<Vec<_>>())
+    .bind(
+        rows.iter()
+            .map(|(_, r)| r.declaration_id.filter(|_| !r.shared))
+            .collect::<Vec<_>>(),
+    )
+    .bind(rows.iter().map(|(_, r)| r.lines).collect::<Vec<_>>())
     .execute(&mut *conn)
     .await?;
     let mut totals: BTreeMap<(&str, &str), (Decimal, Decimal)> = BTreeMap::new();
-    for x in m {
-        let entry = totals
-            .entry((&x.item.ems_no, &x.item.item_record_no))
-            .or_default();
-        entry.0 += x.on_hand_delta;
-        entry.1 += x.reserved_delta;
+    for ((ems, item, _), row) in &ledger {
+        let entry = totals.entry((ems, item)).or_default();
+        entry.0 += row.on_hand_delta;
+        entry.1 += row.reserved_delta;
     }
     sqlx::query(
         "UPDATE account_book_items i SET on_hand = i.on_hand + t.d_on, reserved = i.reserved + t.d_res
@@ -703,57 +759,27 @@ async fn apply_quotas(
     Ok(())
 }
 
-/// The stable id of a receipt: a name-based UUID of its order key and sequence.
-pub fn receipt_id(key: &OrderKey, sequence: i32) -> uuid::Uuid {
-    let name = format!("{}/{}/{sequence}", key.0, key.1);
-    uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, name.as_bytes())
-}
-
+/// The batch's receipts, appended to the outbox (`bondgate_storage::outbox` owns the row).
 async fn insert_receipts(
     conn: &mut PgConnection,
     writes: &Writes,
     ids: &HashMap<OrderKey, i64>,
 ) -> sqlx::Result<()> {
-    let r = &writes.receipts;
-    if r.is_empty() {
-        return Ok(());
-    }
-    sqlx::query(
-        "INSERT INTO receipts (id, ebp_code, order_no, flow, sequence, return_status, return_info,
-                               codes, declaration_id)
-         SELECT id, e, o, flow, seq, status, info, string_to_array(codes, E'\\x1f'), decl
-         FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::smallint[], $5::int[], $6::int[],
-                     $7::text[], $8::text[], $9::bigint[])
-           AS t(id, e, o, flow, seq, status, info, codes, decl)",
-    )
-    .bind(
-        r.iter()
-            .map(|x| receipt_id(&x.key, x.sequence))
-            .collect::<Vec<_>>(),
-    )
-    .bind(r.iter().map(|x| x.key.0.clone()).collect::<Vec<_>>())
-    .bind(r.iter().map(|x| x.key.1.clone()).collect::<Vec<_>>())
-    .bind(r.iter().map(|x| x.receipt.flow.code()).collect::<Vec<_>>())
-    .bind(r.iter().map(|x| x.sequence).collect::<Vec<_>>())
-    .bind(
-        r.iter()
-            .map(|x| x.receipt.status.code())
-            .collect::<Vec<_>>(),
-    )
-    .bind(r.iter().map(|x| x.receipt.info.clone()).collect::<Vec<_>>())
-    .bind(
-        r.iter()
-            .map(|x| x.receipt.codes.join(SEP))
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        r.iter()
-            .map(|x| ids.get(&x.key).copied())
-            .collect::<Vec<Option<i64>>>(),
-    )
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+    let rows: Vec<NewReceipt> = writes
+        .receipts
+        .iter()
+        .map(|x| NewReceipt {
+            ebp_code: x.key.0.clone(),
+            order_no: x.key.1.clone(),
+            flow: x.receipt.flow.code(),
+            sequence: x.sequence,
+            status: x.receipt.status.code(),
+            info: x.receipt.info.clone(),
+            codes: x.receipt.codes.clone(),
+            declaration_id: ids.get(&x.key).copied(),
+        })
+        .collect();
+    outbox::append(conn, &rows).await
 }
 
 async fn insert_review_tasks(
@@ -880,4 +906,56 @@ async fn write_pending(conn: &mut PgConnection, writes: &Writes) -> sqlx::Result
         .await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{Movement, MovementKind};
+    use bondgate_domain::allocation::StockKey;
+
+    fn movement(order: &str, item: &str, kind: MovementKind, qty: i64) -> Movement {
+        Movement {
+            item: StockKey::new("T5000W000001".to_owned(), item.to_owned()),
+            kind,
+            on_hand_delta: Decimal::ZERO,
+            reserved_delta: Decimal::from(qty),
+            declaration: ("5001980001".to_owned(), order.to_owned()),
+        }
+    }
+
+    #[test]
+    fn the_ledger_has_one_row_per_item_and_kind_with_the_batch_sums() {
+        let movements = [
+            movement("A", "1", MovementKind::Reserve, 2),
+            movement("B", "1", MovementKind::Reserve, 3),
+            movement("A", "2", MovementKind::Reserve, 1),
+            movement("A", "2", MovementKind::Reserve, 4),
+            movement("C", "1", MovementKind::Release, -5),
+        ];
+        let ids: HashMap<OrderKey, i64> = [("A", 10), ("B", 11), ("C", 12)]
+            .into_iter()
+            .map(|(o, id)| (("5001980001".to_owned(), o.to_owned()), id))
+            .collect();
+        let rows = ledger_rows(&movements, &ids);
+        assert_eq!(rows.len(), 3);
+        let shared = &rows[&("T5000W000001", "1", MovementKind::Reserve as i16)];
+        assert_eq!(
+            (shared.reserved_delta, shared.lines, shared.shared),
+            (Decimal::from(5), 2, true)
+        );
+        let own = &rows[&("T5000W000001", "2", MovementKind::Reserve as i16)];
+        assert_eq!(
+            (own.reserved_delta, own.lines, own.shared, own.declaration_id),
+            (Decimal::from(5), 2, false, Some(10))
+        );
+        let released = &rows[&("T5000W000001", "1", MovementKind::Release as i16)];
+        assert_eq!(
+            (released.reserved_delta, released.declaration_id),
+            (Decimal::from(-5), Some(12))
+        );
+        let total: Decimal = rows.values().map(|r| r.reserved_delta).sum();
+        let lines: Decimal = movements.iter().map(|m| m.reserved_delta).sum();
+        assert_eq!(total, lines, "conservation: the rows sum to the lines");
+    }
 }

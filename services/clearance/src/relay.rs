@@ -1,5 +1,7 @@
-//! The outbox relay: publishes committed receipts (and dead letters) to Kafka, then marks them
-//! published. At least once, with stable receipt ids, in status order per order.
+//! The outbox relay: publishes committed receipts (and dead letters) to Kafka, then moves its
+//! high-water mark (receipts) or marks them published (dead letters, rare). At least once, with
+//! stable receipt ids, in status order per order; why the mark is safe with several writers is
+//! in `bondgate_storage::outbox` and ADR 0008.
 //!
 //! One relay is active per database at a time (a PostgreSQL advisory lock held on a dedicated
 //! connection elects it), so receipts of one order are never published by two relays out of
@@ -10,6 +12,7 @@ use crate::failpoint;
 use crate::metrics::Metrics;
 use bondgate_proto::Message;
 use bondgate_proto::v1;
+use bondgate_storage::outbox::{self, Mark, RECEIPTS_STREAM};
 use futures::future::join_all;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::util::Timeout;
@@ -53,7 +56,7 @@ pub async fn run(
     wake: Arc<Notify>,
     stop: Arc<Notify>,
 ) {
-    let mut leader: Option<PoolConnection<Postgres>> = None;
+    let mut leader: Option<Leader> = None;
     let mut measured_at: Option<Instant> = None;
     loop {
         // Every instance, leader or not, reads the outbox's real size and age now and then: the
@@ -68,12 +71,13 @@ pub async fn run(
         if leader.is_none() {
             leader = try_lead(&pool).await;
         }
-        if leader.is_some()
-            && let Err(error) = drain(&pool, &producer, &settings, &metrics).await
+        if let Some(lead) = leader.as_mut()
+            && let Err(error) = drain(&pool, lead, &producer, &settings, &metrics).await
         {
             tracing::warn!(%error, "relay round failed; retrying");
-            // The lock may have died with the connection: check again next round.
-            leader = None;
+            // Give the lead up for real: the lock may have died with the connection, and if it
+            // did not, a connection back in the pool would hold it and no one could lead.
+            resign(leader.take());
         }
         tokio::select! {
             biased;
@@ -83,19 +87,19 @@ pub async fn run(
         }
     }
     // Publish what the last batch committed before stopping.
-    if leader.is_some()
-        && let Err(error) = drain(&pool, &producer, &settings, &metrics).await
+    if let Some(lead) = leader.as_mut()
+        && let Err(error) = drain(&pool, lead, &producer, &settings, &metrics).await
     {
         tracing::warn!(%error, "final relay round failed");
     }
 }
 
-/// Sets the outbox gauges from the unpublished receipts (an index-only range of the partial
-/// index `receipts_unpublished`).
+/// Sets the outbox gauges from the unpublished receipts (the range of `receipts_outbox` after
+/// the mark).
 async fn measure(pool: &PgPool, metrics: &Metrics) -> Result<(), sqlx::Error> {
     let (backlog, age): (i64, f64) = sqlx::query_as(
         "SELECT count(*), coalesce(extract(epoch FROM now() - min(created_at))::float8, 0)
-         FROM receipts WHERE published_at IS NULL",
+         FROM receipts_unpublished",
     )
     .fetch_one(pool)
     .await?;
@@ -104,33 +108,54 @@ async fn measure(pool: &PgPool, metrics: &Metrics) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
-async fn try_lead(pool: &PgPool) -> Option<PoolConnection<Postgres>> {
+/// The elected relay: the connection that holds the advisory lock, and where it stands.
+struct Leader {
+    /// Holds the lock for as long as it lives.
+    conn: PoolConnection<Postgres>,
+    /// The receipts published so far (read when elected, then kept).
+    mark: Mark,
+}
+
+async fn try_lead(pool: &PgPool) -> Option<Leader> {
     let mut conn = pool.acquire().await.ok()?;
     let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
         .bind(RELAY_LOCK)
         .fetch_one(&mut *conn)
         .await
         .ok()?;
-    locked.then_some(conn)
+    if !locked {
+        return None;
+    }
+    // The mark is read only once elected: a previous leader may have moved it until it died.
+    let mark = outbox::mark(&mut conn, RECEIPTS_STREAM).await.ok()?;
+    Some(Leader { conn, mark })
+}
+
+/// Closes the leader's connection, which frees the advisory lock (and the mark is read again by
+/// the next leader).
+fn resign(leader: Option<Leader>) {
+    if let Some(leader) = leader {
+        drop(leader.conn.detach());
+    }
 }
 
 /// Publishes until nothing is left.
-pub async fn drain(
+async fn drain(
     pool: &PgPool,
+    leader: &mut Leader,
     producer: &FutureProducer,
     settings: &RelaySettings,
     metrics: &Metrics,
 ) -> Result<(), RelayError> {
     loop {
-        let receipts = publish_receipts(pool, producer, settings).await?;
+        let receipts = publish_receipts(leader, producer, settings).await?;
         metrics.receipts_published.inc_by(receipts as u64);
         metrics.outbox_backlog.sub(receipts as i64);
         let dead = publish_dead_letters(pool, producer, settings).await?;
         if receipts == 0 && dead == 0 {
-            let backlog: i64 =
-                sqlx::query_scalar("SELECT count(*) FROM receipts WHERE published_at IS NULL")
-                    .fetch_one(pool)
-                    .await?;
+            let backlog: i64 = sqlx::query_scalar("SELECT count(*) FROM receipts_unpublished")
+                .fetch_one(pool)
+                .await?;
             metrics.outbox_backlog.set(backlog);
             if backlog == 0 {
                 metrics.outbox_oldest_age.set(0.0);
@@ -151,32 +176,40 @@ pub enum RelayError {
     Kafka(#[from] rdkafka::error::KafkaError),
 }
 
-const UNPUBLISHED: &str = "
-SELECT r.id, r.ebp_code, r.order_no, r.flow, r.sequence, r.return_status, r.return_info, r.codes,
+/// The final receipts after the mark, in publication order: below the oldest running
+/// transaction nothing can still appear (ADR 0008).
+const FINAL_AFTER_MARK: &str = "
+SELECT r.id, r.chain_xid::text::bigint AS chain, r.ebp_code, r.order_no, r.flow, r.sequence,
+       r.return_status, r.return_info, r.codes,
        (extract(epoch FROM r.created_at) * 1000)::bigint AS at_ms,
        d.cop_no, d.pre_no, d.invt_no, d.tax_customs, d.tax_vat, d.tax_consumption, d.tax_total
 FROM receipts r LEFT JOIN declarations d ON d.id = r.declaration_id
-WHERE r.published_at IS NULL
-ORDER BY r.created_at, r.ebp_code, r.order_no, r.sequence
-LIMIT $1";
+WHERE (r.chain_xid, r.id) > ($1::text::xid8, $2)
+  AND r.chain_xid < pg_snapshot_xmin(pg_current_snapshot())
+ORDER BY r.chain_xid, r.id
+LIMIT $3";
 
 async fn publish_receipts(
-    pool: &PgPool,
+    leader: &mut Leader,
     producer: &FutureProducer,
     settings: &RelaySettings,
 ) -> Result<usize, RelayError> {
-    let rows = sqlx::query(UNPUBLISHED)
+    let rows = sqlx::query(FINAL_AFTER_MARK)
+        .bind(leader.mark.chain_xid.to_string())
+        .bind(leader.mark.id)
         .bind(settings.batch_max)
-        .fetch_all(pool)
+        .fetch_all(&mut *leader.conn)
         .await?;
-    if rows.is_empty() {
+    let Some(last) = rows.last() else {
         return Ok(0);
-    }
+    };
+    let reached = Mark {
+        chain_xid: last.try_get("chain")?,
+        id: last.try_get("id")?,
+    };
     let mut records = Vec::with_capacity(rows.len());
-    let mut ids = Vec::with_capacity(rows.len());
     for row in &rows {
         let receipt = receipt_from_row(row)?;
-        ids.push(row.try_get::<uuid::Uuid, _>("id")?);
         records.push((
             format!("{}/{}", receipt.ebp_code, receipt.order_no),
             receipt.encode_to_vec(),
@@ -186,11 +219,9 @@ async fn publish_receipts(
     if failpoint::hit(failpoint::RELAY_AFTER_SEND) {
         return Err(failpoint::injected(failpoint::RELAY_AFTER_SEND).into());
     }
-    sqlx::query("UPDATE receipts SET published_at = now() WHERE id = ANY($1)")
-        .bind(&ids)
-        .execute(pool)
-        .await?;
-    Ok(ids.len())
+    outbox::advance(&mut leader.conn, RECEIPTS_STREAM, reached).await?;
+    leader.mark = reached;
+    Ok(rows.len())
 }
 
 fn money(row: &sqlx::postgres::PgRow, column: &str) -> Result<String, sqlx::Error> {
@@ -199,7 +230,11 @@ fn money(row: &sqlx::postgres::PgRow, column: &str) -> Result<String, sqlx::Erro
 }
 
 fn receipt_from_row(row: &sqlx::postgres::PgRow) -> Result<v1::Receipt, sqlx::Error> {
-    let id: uuid::Uuid = row.try_get("id")?;
+    let (ebp_code, order_no, sequence): (String, String, i32) = (
+        row.try_get("ebp_code")?,
+        row.try_get("order_no")?,
+        row.try_get("sequence")?,
+    );
     let text = |column: &str| -> Result<String, sqlx::Error> {
         Ok(row
             .try_get::<Option<String>, _>(column)?
@@ -209,9 +244,9 @@ fn receipt_from_row(row: &sqlx::postgres::PgRow) -> Result<v1::Receipt, sqlx::Er
     };
     let has_tax = row.try_get::<Option<Decimal>, _>("tax_total")?.is_some();
     Ok(v1::Receipt {
-        receipt_id: id.to_string(),
-        ebp_code: row.try_get("ebp_code")?,
-        order_no: row.try_get("order_no")?,
+        receipt_id: outbox::receipt_id(&ebp_code, &order_no, sequence).to_string(),
+        ebp_code,
+        order_no,
         flow: i32::from(row.try_get::<i16, _>("flow")?),
         return_status: row.try_get("return_status")?,
         return_info: row.try_get("return_info")?,
@@ -230,7 +265,7 @@ fn receipt_from_row(row: &sqlx::postgres::PgRow) -> Result<v1::Receipt, sqlx::Er
             })
             .transpose()?,
         return_time_ms: row.try_get("at_ms")?,
-        sequence: row.try_get("sequence")?,
+        sequence,
         document_ids: Vec::new(),
     })
 }

@@ -3,10 +3,10 @@
 //! Runs on the consumer's thread between batches, only for partitions this instance holds, under
 //! the same position fencing as a batch.
 
-use crate::persist::receipt_id;
 use crate::positions::{self, Position, PositionsKey};
 use bondgate_domain::codes;
 use bondgate_domain::receipts::{self, Flow};
+use bondgate_storage::outbox::{self, NewReceipt};
 use sqlx::{PgPool, Row};
 use std::collections::BTreeMap;
 
@@ -62,44 +62,27 @@ pub async fn sweep(
     .bind(SWEEP_ORDERS_MAX)
     .fetch_all(&mut *tx)
     .await?;
-    let mut ids = Vec::with_capacity(rows.len());
-    let (mut ebps, mut onos, mut seqs, mut infos) = (vec![], vec![], vec![], vec![]);
-    let mut statuses = Vec::with_capacity(rows.len());
+    let mut closed = Vec::with_capacity(rows.len());
     for row in &rows {
-        let (ebp, ono, seq): (String, String, i32) = (
-            row.try_get("ebp_code")?,
-            row.try_get("order_no")?,
-            row.try_get("receipt_seq")?,
-        );
         let missing = missing_documents(
             row.try_get("has_order")?,
             row.try_get("has_payment")?,
             row.try_get("has_waybill")?,
         );
-        ids.push(receipt_id(&(ebp.clone(), ono.clone()), seq));
         let detail = format!("三单不齐：超时未收到[{missing}]");
         let receipt = receipts::refusal(Flow::Inventory, codes::DOCUMENTS_INCOMPLETE, &detail);
-        statuses.push(receipt.status.code());
-        infos.push(receipt.info);
-        ebps.push(ebp);
-        onos.push(ono);
-        seqs.push(seq);
+        closed.push(NewReceipt {
+            ebp_code: row.try_get("ebp_code")?,
+            order_no: row.try_get("order_no")?,
+            flow: Flow::Inventory.code(),
+            sequence: row.try_get("receipt_seq")?,
+            status: receipt.status.code(),
+            info: receipt.info,
+            codes: vec![codes::DOCUMENTS_INCOMPLETE.code.to_string()],
+            declaration_id: None,
+        });
     }
-    sqlx::query(
-        "INSERT INTO receipts (id, ebp_code, order_no, flow, sequence, return_status, return_info, codes)
-         SELECT id, e, o, 1, seq, status, info, ARRAY[$6]
-         FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::int[], $5::text[], $7::int[])
-           AS t(id, e, o, seq, info, status)",
-    )
-    .bind(&ids)
-    .bind(&ebps)
-    .bind(&onos)
-    .bind(&seqs)
-    .bind(&infos)
-    .bind(codes::DOCUMENTS_INCOMPLETE.code.to_string())
-    .bind(&statuses)
-    .execute(&mut *tx)
-    .await?;
+    outbox::append(&mut tx, &closed).await?;
     tx.commit().await?;
     Ok(rows.len())
 }

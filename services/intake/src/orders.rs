@@ -5,6 +5,7 @@ use bondgate_domain::status::ReturnStatus;
 use bondgate_proto::Message;
 use bondgate_proto::v1::{self, document::Body};
 use bondgate_storage::crypto::PayloadCipher;
+use bondgate_storage::outbox;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -70,7 +71,8 @@ pub struct DeclarationView {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema, sqlx::FromRow)]
 #[serde(rename_all = "camelCase")]
 pub struct ReceiptView {
-    /// Stable receipt id.
+    /// Stable receipt id (derived from the order key and sequence, not stored).
+    #[sqlx(skip)]
     pub id: uuid::Uuid,
     /// 1, 2, 3... in status order.
     pub sequence: i32,
@@ -142,7 +144,7 @@ const DECLARATION_SQL: &str = "SELECT cop_no, pre_no, invt_no, status, ebc_code,
     logistics_code, logistics_no, codes, reasons, tax_total, dutiable_value, created_at, \
     updated_at, released_at, cancelled_at, refunded_at, exited_at, goods_back_at \
     FROM declarations WHERE ebp_code = $1 AND order_no = $2";
-const RECEIPTS_SQL: &str = "SELECT id, sequence, flow, return_status, return_info, codes, \
+const RECEIPTS_SQL: &str = "SELECT sequence, flow, return_status, return_info, codes, \
     created_at FROM receipts WHERE ebp_code = $1 AND order_no = $2 ORDER BY sequence";
 
 async fn stored_documents(
@@ -190,11 +192,14 @@ pub async fn load(
         .bind(order_no)
         .fetch_optional(pool)
         .await?;
-    let receipts: Vec<ReceiptView> = sqlx::query_as(RECEIPTS_SQL)
+    let mut receipts: Vec<ReceiptView> = sqlx::query_as(RECEIPTS_SQL)
         .bind(ebp_code)
         .bind(order_no)
         .fetch_all(pool)
         .await?;
+    for receipt in &mut receipts {
+        receipt.id = outbox::receipt_id(ebp_code, order_no, receipt.sequence);
+    }
     let pending: Option<(String,)> =
         sqlx::query_as("SELECT state FROM pending_orders WHERE ebp_code = $1 AND order_no = $2")
             .bind(ebp_code)

@@ -19,6 +19,7 @@ use std::sync::LazyLock;
 use bondgate_domain::codes::{self, ErrorCode};
 use bondgate_domain::receipts;
 use bondgate_domain::status::{ReturnStatus, transition};
+use bondgate_storage::outbox::{self, NewReceipt};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -417,12 +418,6 @@ fn receipt_text(request: &Checked) -> (String, Vec<String>) {
     (receipt.info, receipt.codes)
 }
 
-/// The stable receipt id, as the pipeline makes it: a name-based UUID of order and sequence.
-pub fn receipt_id(ebp_code: &str, order_no: &str, sequence: i32) -> uuid::Uuid {
-    let name = format!("{ebp_code}/{order_no}/{sequence}");
-    uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, name.as_bytes())
-}
-
 async fn write(
     conn: &mut PgConnection,
     session: &Session,
@@ -461,23 +456,18 @@ async fn write(
         }
         DecisionKind::Inspection => {}
     }
-    let receipt = receipt_id(&locked.ebp_code, &locked.order_no, sequence);
-    sqlx::query(
-        "INSERT INTO receipts (id, ebp_code, order_no, flow, sequence, return_status, return_info,
-                               codes, declaration_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(receipt)
-    .bind(&locked.ebp_code)
-    .bind(&locked.order_no)
-    .bind(FLOW_INVENTORY)
-    .bind(sequence)
-    .bind(status)
-    .bind(&info)
-    .bind(&receipt_codes)
-    .bind(id)
-    .execute(&mut *conn)
-    .await?;
+    let receipt = outbox::receipt_id(&locked.ebp_code, &locked.order_no, sequence);
+    let row = NewReceipt {
+        ebp_code: locked.ebp_code.clone(),
+        order_no: locked.order_no.clone(),
+        flow: FLOW_INVENTORY,
+        sequence,
+        status,
+        info,
+        codes: receipt_codes,
+        declaration_id: Some(id),
+    };
+    outbox::append(conn, std::slice::from_ref(&row)).await?;
     let mut detail = serde_json::json!({
         "from": locked.status, "to": status, "version": version,
         "receiptId": receipt.to_string(), "receiptSequence": sequence,
@@ -811,16 +801,6 @@ mod tests {
             .checked()
             .unwrap();
         assert_eq!(receipt_text(&release).0, "[Code:2600;Desc:放行]");
-    }
-
-    #[test]
-    fn receipt_ids_follow_the_pipeline_formula() {
-        let id = receipt_id("5001980001", "A-1", 3);
-        assert_eq!(
-            id,
-            uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, b"5001980001/A-1/3")
-        );
-        assert_eq!(id.get_version_num(), 5);
     }
 
     #[test]

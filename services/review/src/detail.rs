@@ -8,6 +8,7 @@ use std::sync::LazyLock;
 use bondgate_domain::config::RulesConfig;
 use bondgate_domain::matching::{MatchOptions, match_bundle};
 use bondgate_storage::crypto::PayloadCipher;
+use bondgate_storage::outbox;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -208,9 +209,8 @@ pub struct ReceiptView {
     /// Written to the outbox at.
     #[schema(value_type = String)]
     pub created_at: DateTime<Utc>,
-    /// Published on `cbec.receipts.v1` at (by clearance's relay).
-    #[schema(value_type = Option<String>)]
-    pub published_at: Option<DateTime<Utc>>,
+    /// Published on `cbec.receipts.v1` (clearance's relay has moved its mark past it).
+    pub published: bool,
 }
 
 /// `GET /v1/review/declarations/{id}`.
@@ -487,8 +487,10 @@ async fn receipts(
     order_no: &str,
 ) -> Result<Vec<ReceiptView>, ReviewError> {
     let rows = sqlx::query(
-        "SELECT id, sequence, flow, return_status, return_info, codes, created_at, published_at
-         FROM receipts WHERE ebp_code = $1 AND order_no = $2 ORDER BY sequence",
+        "SELECT sequence, flow, return_status, return_info, codes, created_at,
+                (r.chain_xid, r.id) <= (SELECT m.chain_xid, m.id FROM outbox_marks m
+                                        WHERE m.stream = 'receipts') AS published
+         FROM receipts r WHERE ebp_code = $1 AND order_no = $2 ORDER BY sequence",
     )
     .bind(ebp_code)
     .bind(order_no)
@@ -496,15 +498,16 @@ async fn receipts(
     .await?;
     let mut receipts = Vec::with_capacity(rows.len());
     for row in &rows {
+        let sequence = row.try_get("sequence")?;
         receipts.push(ReceiptView {
-            id: row.try_get("id")?,
-            sequence: row.try_get("sequence")?,
+            id: outbox::receipt_id(ebp_code, order_no, sequence),
+            sequence,
             flow: row.try_get("flow")?,
             return_status: row.try_get("return_status")?,
             return_info: row.try_get("return_info")?,
             codes: row.try_get("codes")?,
             created_at: row.try_get("created_at")?,
-            published_at: row.try_get("published_at")?,
+            published: row.try_get("published")?,
         });
     }
     Ok(receipts)

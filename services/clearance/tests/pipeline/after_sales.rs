@@ -177,7 +177,7 @@ async fn cancellations_and_returns_restore_stock_and_quota() -> anyhow::Result<(
     bondgate_tests::wait_until("after-sales answered", Duration::from_secs(60), || async {
         Ok(harness
             .count(
-                "SELECT count(*) FROM receipts WHERE flow IN (2, 3) AND published_at IS NOT NULL",
+                "SELECT count(*) FROM receipts r WHERE flow IN (2, 3) AND NOT EXISTS (SELECT 1 FROM receipts_unpublished u WHERE u.id = r.id)",
             )
             .await?
             >= 9)

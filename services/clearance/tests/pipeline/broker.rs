@@ -118,11 +118,15 @@ async fn a_memory_broker_restart_is_detected_and_the_database_stays_exact() -> a
 
     // The topic after the restart holds exactly the receipts committed after it: the earlier
     // ones were lost with the broker (which is what the reset reports).
-    let after: Vec<uuid::Uuid> =
-        sqlx::query_scalar("SELECT id FROM receipts WHERE created_at > $1 ORDER BY id")
-            .bind(restarted_at)
-            .fetch_all(&harness.pool)
-            .await?;
+    let after: Vec<uuid::Uuid> = sqlx::query_as::<_, (String, String, i32)>(
+        "SELECT ebp_code, order_no, sequence FROM receipts WHERE created_at > $1",
+    )
+    .bind(restarted_at)
+    .fetch_all(&harness.pool)
+    .await?
+    .iter()
+    .map(|(ebp, ono, seq)| bondgate_storage::outbox::receipt_id(ebp, ono, *seq))
+    .collect();
     assert!(!after.is_empty());
     let on_topic = bondgate_tests::consume_distinct(
         kafka,

@@ -100,7 +100,7 @@ async fn a_crash_between_commit_and_publication_loses_no_receipt() -> anyhow::Re
     );
     let committed = harness.count("SELECT count(*) FROM receipts").await?;
     let unpublished = harness
-        .count("SELECT count(*) FROM receipts WHERE published_at IS NULL")
+        .count("SELECT count(*) FROM receipts_unpublished")
         .await?;
     assert!(
         committed > 0 && unpublished > 0,

@@ -230,7 +230,7 @@ impl Harness {
             || async {
                 let declared = self.count("SELECT count(*) FROM declarations").await?;
                 let unpublished = self
-                    .count("SELECT count(*) FROM receipts WHERE published_at IS NULL")
+                    .count("SELECT count(*) FROM receipts_unpublished")
                     .await?;
                 Ok(declared >= n && unpublished == 0)
             },
@@ -280,7 +280,7 @@ impl Harness {
         let records = self
             .read_all(
                 &self.kafka.topics.receipts,
-                "SELECT count(*) FROM receipts WHERE published_at IS NOT NULL",
+                "SELECT (SELECT count(*) FROM receipts) - (SELECT count(*) FROM receipts_unpublished)",
             )
             .await?;
         let receipts: Vec<PublishedReceipt> = records

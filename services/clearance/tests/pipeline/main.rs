@@ -8,6 +8,7 @@ mod bad_records;
 mod broker;
 mod clean;
 mod failpoints;
+mod outbox;
 mod faults;
 mod poison;
 mod replay;

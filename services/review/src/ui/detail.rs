@@ -365,9 +365,10 @@ fn timeline(view: &DetailView<'_>) -> Markup {
                         br;
                         small.muted {
                             "#" (receipt.sequence) " · " (lang.time(receipt.created_at)) " · "
-                            @match receipt.published_at {
-                                Some(at) => { (lang.t("已发布 ", "published ")) (lang.time(at)) },
-                                None => { (lang.t("待发布", "not yet published")) },
+                            @if receipt.published {
+                                (lang.t("已发布", "published"))
+                            } @else {
+                                (lang.t("待发布", "not yet published"))
                             }
                         }
                     }

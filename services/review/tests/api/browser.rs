@@ -89,13 +89,15 @@ async fn browser_release_leaves_the_queue_and_publishes_800() {
         "a real screenshot"
     );
 
-    let receipt_id: uuid::Uuid = sqlx::query_scalar(
-        "SELECT id FROM receipts WHERE declaration_id = $1 AND return_status = 800",
+    let (ebp, ono, sequence): (String, String, i32) = sqlx::query_as(
+        "SELECT ebp_code, order_no, sequence FROM receipts
+         WHERE declaration_id = $1 AND return_status = 800",
     )
     .bind(id)
     .fetch_one(&world.pool)
     .await
     .expect("the 800 receipt is in the outbox");
+    let receipt_id = bondgate_storage::outbox::receipt_id(&ebp, &ono, sequence);
     let released: Vec<Receipt> = world
         .published_receipts()
         .await

@@ -228,19 +228,22 @@ async fn decisions_move_stock_and_quota_and_publish_their_receipts() {
 /// The officers' receipts of these declarations `(id, status, sequence)` in creation order,
 /// after checking their sequences follow the pipeline's 120 and 300.
 async fn receipts_written(world: &World, ids: &[i64]) -> Vec<(String, i32, i32)> {
-    let rows: Vec<(uuid::Uuid, i32, i32)> = sqlx::query_as(
-        "SELECT id, return_status, sequence FROM receipts
-         WHERE declaration_id = ANY($1) AND sequence > 3 ORDER BY created_at, sequence",
+    let rows: Vec<(String, String, i32, i32)> = sqlx::query_as(
+        "SELECT ebp_code, order_no, return_status, sequence FROM receipts
+         WHERE declaration_id = ANY($1) AND sequence > 3 ORDER BY id",
     )
     .bind(ids)
     .fetch_all(&world.pool)
     .await
     .unwrap();
-    for (_, status, sequence) in &rows {
+    for (_, _, status, sequence) in &rows {
         assert!(*sequence >= 4, "status {status} follows 2, 120 and 300");
     }
     rows.into_iter()
-        .map(|(id, status, sequence)| (id.to_string(), status, sequence))
+        .map(|(ebp, ono, status, sequence)| {
+            let id = bondgate_storage::outbox::receipt_id(&ebp, &ono, sequence);
+            (id.to_string(), status, sequence)
+        })
         .collect()
 }
 

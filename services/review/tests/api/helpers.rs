@@ -284,7 +284,7 @@ impl World {
             Duration::from_secs(30),
             || async move {
                 let left: i64 =
-                    sqlx::query_scalar("SELECT count(*) FROM receipts WHERE published_at IS NULL")
+                    sqlx::query_scalar("SELECT count(*) FROM receipts_unpublished")
                         .fetch_one(pool)
                         .await?;
                 Ok(left == 0)
