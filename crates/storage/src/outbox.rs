@@ -129,10 +129,7 @@ mod tests {
     #[test]
     fn receipt_ids_are_name_based_on_order_and_sequence() {
         let id = receipt_id("5001980001", "A-1", 3);
-        assert_eq!(
-            id,
-            Uuid::new_v5(&Uuid::NAMESPACE_URL, b"5001980001/A-1/3")
-        );
+        assert_eq!(id, Uuid::new_v5(&Uuid::NAMESPACE_URL, b"5001980001/A-1/3"));
         assert_eq!(id.get_version_num(), 5);
         assert_ne!(id, receipt_id("5001980001", "A-1", 4));
         assert_ne!(id, receipt_id("5001980001", "A-13", 3));

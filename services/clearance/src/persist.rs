@@ -703,8 +703,16 @@ async fn apply_movements(
     .bind(rows.iter().map(|(k, _)| k.0).collect::<Vec<_>>())
     .bind(rows.iter().map(|(k, _)| k.1).collect::<Vec<_>>())
     .bind(rows.iter().map(|(k, _)| k.2).collect::<Vec<_>>())
-    .bind(rows.iter().map(|(_, r)| r.on_hand_delta).collect::<Vec<_>>())
-    .bind(rows.iter().map(|(_, r)| r.reserved_delta).collect::<Vec<_>>())
+    .bind(
+        rows.iter()
+            .map(|(_, r)| r.on_hand_delta)
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        rows.iter()
+            .map(|(_, r)| r.reserved_delta)
+            .collect::<Vec<_>>(),
+    )
     .bind(
         rows.iter()
             .map(|(_, r)| r.declaration_id.filter(|_| !r.shared))
@@ -946,7 +954,12 @@ mod tests {
         );
         let own = &rows[&("T5000W000001", "2", MovementKind::Reserve as i16)];
         assert_eq!(
-            (own.reserved_delta, own.lines, own.shared, own.declaration_id),
+            (
+                own.reserved_delta,
+                own.lines,
+                own.shared,
+                own.declaration_id
+            ),
             (Decimal::from(5), 2, false, Some(10))
         );
         let released = &rows[&("T5000W000001", "1", MovementKind::Release as i16)];

@@ -283,10 +283,9 @@ impl World {
             "the relay publishes",
             Duration::from_secs(30),
             || async move {
-                let left: i64 =
-                    sqlx::query_scalar("SELECT count(*) FROM receipts_unpublished")
-                        .fetch_one(pool)
-                        .await?;
+                let left: i64 = sqlx::query_scalar("SELECT count(*) FROM receipts_unpublished")
+                    .fetch_one(pool)
+                    .await?;
                 Ok(left == 0)
             },
         )
