@@ -389,6 +389,7 @@ fn document_seeds(dir: &Path, order: &GeneratedOrder) -> Result<()> {
             offset: 0,
             key: key.map(|k| k.as_bytes().to_vec()),
             value: value.clone(),
+            timestamp_ms: 0,
         }) {
             Ok(_) => "ok".to_owned(),
             Err(dead) => format!("dead letter {} {}", dead.class, dead.code),

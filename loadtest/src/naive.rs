@@ -951,6 +951,7 @@ pub async fn run(
             offset: message.offset(),
             key: message.key().map(<[u8]>::to_vec),
             value: message.payload().unwrap_or_default().to_vec(),
+            timestamp_ms: message.timestamp().to_millis().unwrap_or(0),
         };
         let handled = naive.handle(record).await.with_context(|| {
             format!(

@@ -18,13 +18,12 @@ use crate::generate::{GeneratorConfig, RecordStream};
 use crate::produce::{ProduceOptions, produce};
 use crate::receipts;
 
-/// Tables the pipeline writes, parents before children.
-pub const PIPELINE_TABLES: [&str; 11] = [
+/// Tables the pipeline writes, parents before children (a declaration's lines are in its row).
+pub const PIPELINE_TABLES: [&str; 10] = [
     "order_documents",
     "payment_documents",
     "waybill_documents",
     "declarations",
-    "declaration_lines",
     "stock_movements",
     "buyer_quotas",
     "receipts",

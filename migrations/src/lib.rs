@@ -65,6 +65,11 @@ impl MigratorTrait for Migrator {
                 up: include_str!("sql/0010_batch_storage.up.sql"),
                 down: include_str!("sql/0010_batch_storage.down.sql"),
             }),
+            Box::new(SqlMigration {
+                name: "m20261202_000011_create_declaration_lines_in_row",
+                up: include_str!("sql/0011_declaration_lines.up.sql"),
+                down: include_str!("sql/0011_declaration_lines.down.sql"),
+            }),
         ]
     }
 }

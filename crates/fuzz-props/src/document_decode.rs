@@ -27,6 +27,7 @@ pub fn document_decode(data: &[u8]) {
         offset: 0,
         key: key.clone(),
         value: value.clone(),
+        timestamp_ms: 0,
     };
     match decode(record) {
         Ok(incoming) => {

@@ -285,7 +285,9 @@ pub fn run_loop(
         if context.failed.load(Ordering::SeqCst) {
             anyhow::bail!("partition claim failed");
         }
-        collect(consumer, &mut batch, settings);
+        if let Some(first) = collect(consumer, &mut batch, settings) {
+            context.pipeline.metrics.stage("collect", first.elapsed());
+        }
         if context.rebalanced.swap(false, Ordering::SeqCst) {
             let held = context.held();
             batch.retain(|record| held.contains_key(&record.partition));
@@ -366,38 +368,41 @@ pub fn run_loop(
 }
 
 /// Polls until the batch is full, or the linger since its first record has passed, or (with
-/// an empty batch) a short idle timeout so the loop can look at its other duties.
+/// an empty batch) a short idle timeout so the loop can look at its other duties. Returns when
+/// the first record of this call arrived.
 fn collect(
     consumer: &BaseConsumer<ClearanceContext>,
     batch: &mut Vec<InRecord>,
     settings: &LoopSettings,
-) {
-    let mut deadline: Option<Instant> = None;
+) -> Option<Instant> {
+    let mut first: Option<Instant> = None;
     while batch.len() < settings.batch_size_max {
-        let timeout = match deadline {
+        let timeout = match first {
             None => Duration::from_millis(100),
-            Some(at) => at.saturating_duration_since(Instant::now()),
+            Some(at) => (at + settings.batch_linger).saturating_duration_since(Instant::now()),
         };
-        if deadline.is_some() && timeout.is_zero() {
-            return;
+        if first.is_some() && timeout.is_zero() {
+            return first;
         }
         match consumer.poll(timeout) {
-            None => return,
+            None => return first,
             Some(Ok(message)) => {
                 batch.push(InRecord {
                     partition: message.partition(),
                     offset: message.offset(),
                     key: message.key().map(<[u8]>::to_vec),
                     value: message.payload().map(<[u8]>::to_vec).unwrap_or_default(),
+                    timestamp_ms: message.timestamp().to_millis().unwrap_or(0),
                 });
-                deadline.get_or_insert_with(|| Instant::now() + settings.batch_linger);
+                first.get_or_insert_with(Instant::now);
             }
             Some(Err(error)) => {
                 tracing::warn!(%error, "consumer error");
-                return;
+                return first;
             }
         }
     }
+    first
 }
 
 /// After a commit: the held positions follow the batch (unless a rebalance changed them).

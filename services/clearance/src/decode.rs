@@ -23,6 +23,9 @@ pub struct InRecord {
     pub key: Option<Vec<u8>>,
     /// The record value (a protobuf `Document`).
     pub value: Vec<u8>,
+    /// The record's timestamp (ms since the epoch; 0 when the broker gave none), for the
+    /// record-to-commit latency.
+    pub timestamp_ms: i64,
 }
 
 /// What a document asks for (CEB `appType`).
@@ -361,6 +364,7 @@ mod tests {
             offset: 7,
             key: Some(key.as_bytes().to_vec()),
             value,
+            timestamp_ms: 0,
         }
     }
 

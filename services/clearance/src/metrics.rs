@@ -1,15 +1,33 @@
 //! The clearance service's metrics, emitted per batch (never per record).
 
 use prometheus::{
-    Gauge, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
-    Registry,
+    Gauge, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry,
 };
+use std::time::Duration;
 
 /// Dead-letter classes (see `decode::DeadLetter::class`), exported at 0 from the start so that
 /// `increase()` in alert rules sees the first dead letter after a restart.
 const DEAD_LETTER_CLASSES: [&str; 4] = ["decode", "unroutable", "invalid", "rejected"];
 /// Reasons of batch retries (see `consumer::run_loop`), exported at 0 from the start.
 const RETRY_REASONS: [&str; 4] = ["database", "stale", "ahead", "isolate"];
+
+/// The hops of a document through clearance, each a `stage` of
+/// `bondgate_clearance_stage_seconds`: `collect` (first record polled to batch dispatched: the
+/// linger), `decode`, `plan` (snapshot load and decisions), `write` (every statement of the
+/// batch), `commit`, `record_to_commit` (the record's broker timestamp to its batch's commit,
+/// per record), `relay_pickup` (a receipt's transaction start to the relay reading it, per
+/// receipt) and `produce_ack` (a relay round's sends until the broker acknowledged them all).
+pub const STAGES: [&str; 8] = [
+    "collect",
+    "decode",
+    "plan",
+    "write",
+    "commit",
+    "record_to_commit",
+    "relay_pickup",
+    "produce_ack",
+];
 
 /// All metrics of the pipeline, registered in one registry.
 #[derive(Clone, Debug)]
@@ -44,6 +62,15 @@ pub struct Metrics {
     pub offset_gaps: IntCounter,
     /// Partitions whose broker log restarted below our position (broker lost its data).
     pub broker_log_resets: IntCounter,
+    /// Time per hop ([`STAGES`]).
+    pub stages: HistogramVec,
+}
+
+/// Finer at the low end than [`seconds_buckets`]: the latency floor is what this measures.
+fn stage_buckets() -> Vec<f64> {
+    vec![
+        0.0005, 0.001, 0.002, 0.005, 0.01, 0.015, 0.02, 0.03, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+    ]
 }
 
 fn seconds_buckets() -> Vec<f64> {
@@ -137,12 +164,23 @@ impl Metrics {
                 "bondgate_clearance_broker_log_resets_total",
                 "Partitions whose broker log restarted below the stored position: the broker lost its data.",
             )?,
+            stages: HistogramVec::new(
+                HistogramOpts::new(
+                    "bondgate_clearance_stage_seconds",
+                    "Time per hop of a document through clearance, by stage.",
+                )
+                .buckets(stage_buckets()),
+                &["stage"],
+            )?,
         };
         for class in DEAD_LETTER_CLASSES {
             metrics.dead_letters.with_label_values(&[class]);
         }
         for reason in RETRY_REASONS {
             metrics.batch_retries.with_label_values(&[reason]);
+        }
+        for stage in STAGES {
+            metrics.stages.with_label_values(&[stage]);
         }
         metrics.register_all(registry)?;
         Ok(metrics)
@@ -164,6 +202,15 @@ impl Metrics {
         registry.register(Box::new(self.orders_swept.clone()))?;
         registry.register(Box::new(self.offset_gaps.clone()))?;
         registry.register(Box::new(self.broker_log_resets.clone()))?;
+        registry.register(Box::new(self.stages.clone()))?;
         Ok(())
+    }
+
+    /// Records `took` for `stage` (one of [`STAGES`]).
+    pub fn stage(&self, stage: &'static str, took: Duration) {
+        debug_assert!(STAGES.contains(&stage), "unknown stage {stage}");
+        self.stages
+            .with_label_values(&[stage])
+            .observe(took.as_secs_f64());
     }
 }

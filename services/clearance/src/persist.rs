@@ -41,7 +41,6 @@ pub async fn write(
     )
     .await?;
     let mut ids = insert_declarations(conn, &writes.declarations, cipher).await?;
-    insert_lines(conn, &writes.declarations, &ids).await?;
     update_declarations(conn, writes).await?;
     insert_after_sales(conn, &writes.after_sales, cipher).await?;
     insert_exits(conn, writes, cipher).await?;
@@ -254,24 +253,37 @@ async fn insert_declarations(
         .iter()
         .map(|x| x.numbers.as_ref().and_then(|n| n.invt_no.clone()))
         .collect();
+    let lines = LineColumns::of(d);
     let rows = sqlx::query(
-        "INSERT INTO declarations
+        "WITH l AS (
+           SELECT di, array_agg(ROW(g, ems::varchar(30), rec::varchar(30), gcode::char(10),
+                                    qty, total, tp, cu, va, co)::declaration_line
+                                ORDER BY g) AS lines
+           FROM UNNEST($25::int[], $26::smallint[], $27::text[], $28::text[], $29::text[],
+                       $30::numeric[], $31::numeric[], $32::numeric[], $33::numeric[],
+                       $34::numeric[], $35::numeric[])
+             AS u(di, g, ems, rec, gcode, qty, total, tp, cu, va, co)
+           GROUP BY di)
+         INSERT INTO declarations
            (ebp_code, order_no, ebc_code, pay_code, logistics_code, logistics_no, cop_no, pre_no,
             invt_no, status, buyer_hash, quota_year, dutiable_value, quota_amount, tax_customs,
             tax_vat, tax_consumption, tax_total, codes, reasons, receipt_seq, released_at,
-            agent_code, ceb621, weight_lines, weight_kg)
+            agent_code, ceb621, weight_lines, weight_kg, lines)
          SELECT ebp, ono, ebc, pay, lcode, lno, cop, pre, invt, status, hash, year, dutiable,
                 quota, customs, vat, consumption, customs + vat + consumption,
                 string_to_array(codes, E'\\x1f'), string_to_array(reasons, E'\\x1f'), seq,
                 CASE WHEN status = 800 THEN now() END, agent, xml,
-                string_to_array(wlines, E'\\x1f'), string_to_array(wkg, E'\\x1f')::numeric[]
+                string_to_array(wlines, E'\\x1f'), string_to_array(wkg, E'\\x1f')::numeric[],
+                COALESCE(l.lines, '{}')
          FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
                      $7::text[], $8::text[], $9::text[], $10::int[], $11::bytea[],
                      $12::smallint[], $13::numeric[], $14::numeric[], $15::numeric[],
                      $16::numeric[], $17::numeric[], $18::text[], $19::text[], $20::int[],
                      $21::text[], $22::bytea[], $23::text[], $24::text[])
+           WITH ORDINALITY
            AS t(ebp, ono, ebc, pay, lcode, lno, cop, pre, invt, status, hash, year, dutiable,
-                quota, customs, vat, consumption, codes, reasons, seq, agent, xml, wlines, wkg)
+                quota, customs, vat, consumption, codes, reasons, seq, agent, xml, wlines, wkg, n)
+           LEFT JOIN l ON l.di = t.n
          RETURNING id, ebp_code, order_no",
     )
     .bind(col(|x| x.key.0.clone()))
@@ -306,6 +318,17 @@ async fn insert_declarations(
     )
     .bind(col(|x| weight_lines(&x.weights)))
     .bind(col(|x| weight_kgs(&x.weights)))
+    .bind(&lines.declaration)
+    .bind(&lines.gnums)
+    .bind(&lines.ems)
+    .bind(&lines.items)
+    .bind(&lines.gcodes)
+    .bind(&lines.qtys)
+    .bind(&lines.totals)
+    .bind(&lines.tax_prices)
+    .bind(&lines.customs)
+    .bind(&lines.vats)
+    .bind(&lines.consumptions)
     .fetch_all(&mut *conn)
     .await?;
     rows.iter()
@@ -339,63 +362,11 @@ fn weight_kgs(weights: &BTreeMap<TariffLine, Decimal>) -> String {
     kgs.join(SEP)
 }
 
-async fn insert_lines(
-    conn: &mut PgConnection,
-    declarations: &[NewDeclaration],
-    ids: &HashMap<OrderKey, i64>,
-) -> sqlx::Result<()> {
-    let mut c = LineColumns::default();
-    for declaration in declarations {
-        let id = ids[&declaration.key];
-        for (tax, (gnum, ems, item, total)) in declaration
-            .evaluation
-            .lines
-            .iter()
-            .zip(&declaration.line_items)
-        {
-            c.ids.push(id);
-            c.gnums.push(i16::try_from(*gnum).unwrap_or(i16::MAX));
-            c.ems.push(ems.clone());
-            c.items.push(item.clone());
-            c.gcodes.push(tax.gcode.to_string());
-            c.qtys.push(tax.qty);
-            c.totals.push(*total);
-            c.tax_prices.push(tax.tax_price);
-            c.customs.push(tax.customs);
-            c.vats.push(tax.vat);
-            c.consumptions.push(tax.consumption);
-        }
-    }
-    if c.ids.is_empty() {
-        return Ok(());
-    }
-    sqlx::query(
-        "INSERT INTO declaration_lines
-           (declaration_id, gnum, ems_no, item_record_no, gcode, qty, total_price, tax_price,
-            tax_customs, tax_vat, tax_consumption)
-         SELECT * FROM UNNEST($1::bigint[], $2::smallint[], $3::text[], $4::text[], $5::text[],
-                              $6::numeric[], $7::numeric[], $8::numeric[], $9::numeric[],
-                              $10::numeric[], $11::numeric[])",
-    )
-    .bind(&c.ids)
-    .bind(&c.gnums)
-    .bind(&c.ems)
-    .bind(&c.items)
-    .bind(&c.gcodes)
-    .bind(&c.qtys)
-    .bind(&c.totals)
-    .bind(&c.tax_prices)
-    .bind(&c.customs)
-    .bind(&c.vats)
-    .bind(&c.consumptions)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
+/// The lines of a batch's declarations as columns; `declaration` is the 1-based position of
+/// each line's declaration in the batch (the INSERT's ordinality).
 #[derive(Default)]
 struct LineColumns {
-    ids: Vec<i64>,
+    declaration: Vec<i32>,
     gnums: Vec<i16>,
     ems: Vec<String>,
     items: Vec<String>,
@@ -406,6 +377,33 @@ struct LineColumns {
     customs: Vec<Decimal>,
     vats: Vec<Decimal>,
     consumptions: Vec<Decimal>,
+}
+
+impl LineColumns {
+    fn of(declarations: &[NewDeclaration]) -> Self {
+        let mut c = Self::default();
+        for (position, declaration) in (1_i32..).zip(declarations) {
+            for (tax, (gnum, ems, item, total)) in declaration
+                .evaluation
+                .lines
+                .iter()
+                .zip(&declaration.line_items)
+            {
+                c.declaration.push(position);
+                c.gnums.push(i16::try_from(*gnum).unwrap_or(i16::MAX));
+                c.ems.push(ems.clone());
+                c.items.push(item.clone());
+                c.gcodes.push(tax.gcode.to_string());
+                c.qtys.push(tax.qty);
+                c.totals.push(*total);
+                c.tax_prices.push(tax.tax_price);
+                c.customs.push(tax.customs);
+                c.vats.push(tax.vat);
+                c.consumptions.push(tax.consumption);
+            }
+        }
+        c
+    }
 }
 
 /// Declarations touched by after-sales or receipts of existing orders, by order key.

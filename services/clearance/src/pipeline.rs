@@ -200,10 +200,12 @@ impl Pipeline {
             return Ok(report);
         }
         let digests = last_record_digests(&fresh);
+        let decoding = Instant::now();
         let (incoming, dead) = match mode {
             Mode::Apply => decode_all(fresh),
             Mode::Reject(refusal) => (Vec::new(), reject_all(fresh, refusal)),
         };
+        self.metrics.stage("decode", decoding.elapsed());
         if failpoint::hit(failpoint::BEFORE_TRANSACTION) {
             return Err(failpoint::injected(failpoint::BEFORE_TRANSACTION).into());
         }
@@ -217,6 +219,8 @@ impl Pipeline {
         }
         let transaction_started = Instant::now();
         let planner = self.plan(&mut tx, incoming, dead).await?;
+        let writing = Instant::now();
+        self.metrics.stage("plan", writing - transaction_started);
         persist::write(
             &mut tx,
             &planner.writes,
@@ -235,7 +239,11 @@ impl Pipeline {
             // Dropping the transaction rolls it back, as a lost connection would.
             return Err(failpoint::injected(failpoint::BEFORE_COMMIT).into());
         }
+        let committing = Instant::now();
+        self.metrics.stage("write", committing - writing);
         tx.commit().await?;
+        self.metrics.stage("commit", committing.elapsed());
+        self.record_ages(records);
         if failpoint::hit(failpoint::AFTER_COMMIT) {
             return Err(failpoint::injected(failpoint::AFTER_COMMIT).into());
         }
@@ -356,6 +364,19 @@ impl Pipeline {
                 .await?,
             now: state::now(conn).await?,
         })
+    }
+
+    /// Each record's time from its broker timestamp to the commit of its batch.
+    fn record_ages(&self, records: &[InRecord]) {
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        let stage = self.metrics.stages.with_label_values(&["record_to_commit"]);
+        for record in records.iter().filter(|r| r.timestamp_ms > 0) {
+            // Clocks of producer and broker may be ahead of ours: never a negative age.
+            let age_ms = (now_ms - record.timestamp_ms).max(0);
+            stage.observe(age_ms as f64 / 1000.0);
+        }
     }
 
     fn record_metrics(&self, planner: &Planner, records: usize, started: Instant) {

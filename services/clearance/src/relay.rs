@@ -148,7 +148,7 @@ async fn drain(
     metrics: &Metrics,
 ) -> Result<(), RelayError> {
     loop {
-        let receipts = publish_receipts(leader, producer, settings).await?;
+        let receipts = publish_receipts(leader, producer, settings, metrics).await?;
         metrics.receipts_published.inc_by(receipts as u64);
         metrics.outbox_backlog.sub(receipts as i64);
         let dead = publish_dead_letters(pool, producer, settings).await?;
@@ -182,6 +182,7 @@ const FINAL_AFTER_MARK: &str = "
 SELECT r.id, r.chain_xid::text::bigint AS chain, r.ebp_code, r.order_no, r.flow, r.sequence,
        r.return_status, r.return_info, r.codes,
        (extract(epoch FROM r.created_at) * 1000)::bigint AS at_ms,
+       extract(epoch FROM clock_timestamp() - r.created_at)::float8 AS age_s,
        d.cop_no, d.pre_no, d.invt_no, d.tax_customs, d.tax_vat, d.tax_consumption, d.tax_total
 FROM receipts r LEFT JOIN declarations d ON d.id = r.declaration_id
 WHERE (r.chain_xid, r.id) > ($1::text::xid8, $2)
@@ -193,6 +194,7 @@ async fn publish_receipts(
     leader: &mut Leader,
     producer: &FutureProducer,
     settings: &RelaySettings,
+    metrics: &Metrics,
 ) -> Result<usize, RelayError> {
     let rows = sqlx::query(FINAL_AFTER_MARK)
         .bind(leader.mark.chain_xid.to_string())
@@ -207,15 +209,19 @@ async fn publish_receipts(
         chain_xid: last.try_get("chain")?,
         id: last.try_get("id")?,
     };
+    let pickup = metrics.stages.with_label_values(&["relay_pickup"]);
     let mut records = Vec::with_capacity(rows.len());
     for row in &rows {
         let receipt = receipt_from_row(row)?;
+        pickup.observe(row.try_get::<f64, _>("age_s")?.max(0.0));
         records.push((
             format!("{}/{}", receipt.ebp_code, receipt.order_no),
             receipt.encode_to_vec(),
         ));
     }
+    let sending = Instant::now();
     send_all(producer, &settings.receipts_topic, &records).await?;
+    metrics.stage("produce_ack", sending.elapsed());
     if failpoint::hit(failpoint::RELAY_AFTER_SEND) {
         return Err(failpoint::injected(failpoint::RELAY_AFTER_SEND).into());
     }

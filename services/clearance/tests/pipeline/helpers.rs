@@ -309,6 +309,7 @@ fn classify(record: &TopicRecord) -> InputRecord {
         offset: record.offset,
         key: (!record.key.is_empty()).then(|| record.key.clone()),
         value: record.value.clone(),
+        timestamp_ms: 0,
     };
     match decode(in_record) {
         Ok(document) => InputRecord::Document {

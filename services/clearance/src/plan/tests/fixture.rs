@@ -129,6 +129,7 @@ impl World {
                     offset: self.next_offset,
                     key: Some(key.into_bytes()),
                     value: document.encode_to_vec(),
+                    timestamp_ms: 0,
                 };
                 decode(record).unwrap_or_else(|dead| panic!("a valid document: {dead:?}"))
             })
